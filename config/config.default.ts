@@ -1,0 +1,114 @@
+import type { EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
+import type { SignOptions } from 'jsonwebtoken';
+import { env, envInt } from './env';
+
+export type TokenMode = 'classic' | 'stable';
+
+/** WeChat mini-program settings (the seed's `config.wxmpCf`). */
+export interface WxmpConfig {
+  /** Mini-program AppID (`WXMP_APPID`). */
+  appid: string;
+  /** AppSecret (`WXMP_SECRET`). Sent only to WeChat; never logged, never returned. */
+  secret: string;
+  /** Base URL of the WeChat server API (`WXMP_API_BASE`). */
+  apiBase: string;
+  /** `classic`: GET /cgi-bin/token (the seed's); `stable`: POST /cgi-bin/stable_token (`WXMP_TOKEN_MODE`). */
+  tokenMode: TokenMode;
+  /** Timeout of one HTTP call to WeChat, in ms. */
+  requestTimeoutMs: number;
+  /** Interval of the token_refresh schedule (the seed's 10 s). */
+  tokenCheckInterval: string;
+  /** Refresh this many seconds before the stored token expires (from `expires_in`). */
+  tokenRefreshMarginSeconds: number;
+  /** How long one process may hold the refresh lease before others may take it over, in ms. */
+  tokenLeaseMs: number;
+  /** How long a process waits for another process's refresh before giving up, in ms. */
+  tokenWaitMs: number;
+  /** Attempts for a token fetch that fails with errcode -1 or a network error. */
+  tokenFetchAttempts: number;
+  /** First backoff between those attempts, in ms (doubles each time). */
+  tokenRetryBaseMs: number;
+  /** Reject encrypted data whose watermark is older than this many seconds; 0 turns the check off (`WXMP_DECRYPT_MAX_AGE`). */
+  decryptMaxAgeSeconds: number;
+}
+
+/** Stand-ins started by the agent in `local` and `unittest` only; `null` elsewhere. */
+export interface SandboxConfig {
+  /** Start sandbox/mongo on this port (0 = any free port) and keep data in `dbpath` (memory when absent). */
+  mongo?: { port: number; dbpath?: string };
+  /** Start the WeChat double on this port (0 = any free port). */
+  wechat?: { port: number };
+}
+
+export interface HealthConfig {
+  /** `/health` answers 503 when MongoDB does not answer a ping within this many ms. */
+  timeoutMs: number;
+}
+
+/** This app's own config sections, next to the framework's and plugins'. */
+export interface BizConfig {
+  wxmp: WxmpConfig;
+  health: HealthConfig;
+  sandbox: SandboxConfig | null;
+}
+
+/** `JWT_EXPIRES_IN`: seconds (`3600`) or a span (`2h`, `7d`); default 7 days. */
+function jwtExpiresIn(): NonNullable<SignOptions['expiresIn']> {
+  const raw = env('JWT_EXPIRES_IN') ?? '7d';
+  if (/^\d+$/.test(raw)) return Number(raw);
+  if (!/^\d+(ms|s|m|h|d|w|y)$/.test(raw)) throw new Error(`JWT_EXPIRES_IN must be seconds or a span like 2h or 7d, got "${raw}"`);
+  return raw as NonNullable<SignOptions['expiresIn']>;
+}
+
+export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => {
+  const config = {} as PowerPartial<EggAppConfig>;
+
+  // Egg's cookie keys; this API uses bearer tokens, not cookies, so this is not a secret we rely on.
+  config.keys = env('EGG_KEYS') ?? `${appInfo.name}_keys`;
+
+  config.cluster = { listen: { port: envInt('PORT', 7001), hostname: '' } };
+
+  // The JSON API authenticates with bearer JWTs, not cookies, so CSRF tokens do not apply.
+  config.security = { csrf: { enable: false } };
+
+  config.bodyParser = { jsonLimit: '64kb', formLimit: '64kb', enableTypes: [ 'json' ] };
+
+  config.mongoose = {
+    clients: {
+      mp: {
+        url: env('MONGODB_URI') ?? '',
+        options: {
+          // Fail a request within seconds while the database is away, instead of hanging.
+          serverSelectionTimeoutMS: 5000,
+        },
+      },
+    },
+  };
+
+  config.jwt = {
+    secret: env('JWT_SECRET') ?? '',
+    enable: false,
+    sign: { algorithm: 'HS256', expiresIn: jwtExpiresIn() },
+    verify: { algorithms: [ 'HS256' ] },
+  };
+
+  const wxmp: WxmpConfig = {
+    appid: env('WXMP_APPID') ?? '',
+    secret: env('WXMP_SECRET') ?? '',
+    apiBase: (env('WXMP_API_BASE') ?? 'https://api.weixin.qq.com').replace(/\/+$/, ''),
+    tokenMode: env('WXMP_TOKEN_MODE') === 'stable' ? 'stable' : 'classic',
+    requestTimeoutMs: 5000,
+    tokenCheckInterval: '10s',
+    tokenRefreshMarginSeconds: 300,
+    tokenLeaseMs: 15_000,
+    tokenWaitMs: 10_000,
+    tokenFetchAttempts: 3,
+    tokenRetryBaseMs: 500,
+    decryptMaxAgeSeconds: envInt('WXMP_DECRYPT_MAX_AGE', 0),
+  };
+
+  const health: HealthConfig = { timeoutMs: 1000 };
+  const sandbox: SandboxConfig | null = null;
+
+  return { ...config, wxmp, health, sandbox };
+};

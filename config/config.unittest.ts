@@ -1,0 +1,32 @@
+import type { EggAppConfig, PowerPartial } from 'egg';
+import type { SandboxConfig, WxmpConfig } from './config.default';
+import { env } from './env';
+
+/**
+ * Tests: with no MONGODB_URI the agent starts a fresh in-memory sandbox/mongo on a free port
+ * and publishes its URI as SANDBOX_MONGO_URI before the application's config is read (egg-mock
+ * readies the agent first); likewise the WeChat double as SANDBOX_WECHAT_URL.
+ */
+export default () => {
+  const config: PowerPartial<EggAppConfig> = {};
+  const sandbox: SandboxConfig = {};
+  const mongoUrl = env('MONGODB_URI');
+  if (!mongoUrl) sandbox.mongo = { port: 0 };
+  const url = mongoUrl ?? `${process.env.SANDBOX_MONGO_URI ?? 'mongodb://127.0.0.1:1'}/wxmp_test`;
+  config.mongoose = { clients: { mp: { url, options: { serverSelectionTimeoutMS: 3000 } } } };
+
+  sandbox.wechat = { port: 0 };
+  const wxmp: Partial<WxmpConfig> = {
+    appid: 'wxtest00000000000001',
+    secret: 'test-app-secret-value',
+    apiBase: process.env.SANDBOX_WECHAT_URL ?? 'http://127.0.0.1:1',
+    requestTimeoutMs: 1000,
+    tokenRetryBaseMs: 20,
+    tokenWaitMs: 3000,
+  };
+  config.jwt = { secret: 'unittest-jwt-secret-0123456789abcdef' };
+  // Expected 401s and fault tests would otherwise print stack traces all over the run.
+  config.logger = { consoleLevel: 'NONE' };
+
+  return { ...config, wxmp, sandbox };
+};

@@ -1,0 +1,53 @@
+/**
+ * The one place the configuration reads the environment. Every variable a deployment may
+ * set is named here, so the README table and the code cannot drift apart silently.
+ */
+export type EnvName =
+  | 'MONGODB_URI'
+  | 'WXMP_APPID'
+  | 'WXMP_SECRET'
+  | 'WXMP_API_BASE'
+  | 'WXMP_TOKEN_MODE'
+  | 'WXMP_DECRYPT_MAX_AGE'
+  | 'JWT_SECRET'
+  | 'JWT_EXPIRES_IN'
+  | 'EGG_KEYS'
+  | 'PORT'
+  | 'WORKERS';
+
+/** The variables `prod` refuses to start without. */
+export const REQUIRED_IN_PROD: readonly EnvName[] = [ 'MONGODB_URI', 'WXMP_APPID', 'WXMP_SECRET', 'JWT_SECRET' ];
+export const MIN_JWT_SECRET_LENGTH = 32;
+
+/** A set, non-blank variable, or undefined. */
+export function env(name: EnvName): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+export function envInt(name: EnvName, fallback: number): number {
+  const raw = env(name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
+
+/**
+ * Problems with the production environment, one line each; empty when it is complete.
+ * Used by config.prod.ts (the app refuses to boot) and scripts/check-env.js (npm start
+ * refuses before daemonising, so the operator sees the lines at once).
+ */
+export function prodEnvProblems(): string[] {
+  const problems = REQUIRED_IN_PROD.filter(name => env(name) === undefined)
+    .map(name => `missing environment variable ${name}`);
+  const secret = env('JWT_SECRET');
+  if (secret !== undefined && secret.length < MIN_JWT_SECRET_LENGTH) {
+    problems.push(`JWT_SECRET must be at least ${MIN_JWT_SECRET_LENGTH} characters (got ${secret.length})`);
+  }
+  const mode = env('WXMP_TOKEN_MODE');
+  if (mode !== undefined && mode !== 'classic' && mode !== 'stable') {
+    problems.push(`WXMP_TOKEN_MODE must be "classic" or "stable" (got "${mode}")`);
+  }
+  return problems;
+}

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { app } from 'egg-mock/bootstrap';
+import { BadRequestError } from '../../../app/lib/errors';
+import { toApiError } from '../../../app/middleware/error_handler';
+
+describe('test/app/middleware/error_handler.test.ts', () => {
+  it('answers unknown routes with a JSON 404', async () => {
+    const res = await app.httpRequest().get('/no/such/route').expect(404);
+    assert.match(res.headers['content-type'], /application\/json/);
+    assert.deepEqual(res.body, { code: 'NOT_FOUND', message: 'No route for GET /no/such/route' });
+  });
+
+  it('answers malformed JSON bodies with a JSON 400, not a 500', async () => {
+    const res = await app.httpRequest().post('/health').set('content-type', 'application/json').send('{"a":')
+      .expect(400);
+    assert.equal(res.body.code, 'INVALID_BODY');
+  });
+
+  it('answers oversize bodies with 413', async () => {
+    const res = await app.httpRequest().post('/health').set('content-type', 'application/json')
+      .send(JSON.stringify({ a: 'x'.repeat(100 * 1024) })).expect(413);
+    assert.equal(res.body.code, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it('maps typed, database and unknown errors to their status and a stable code', () => {
+    assert.deepEqual({ ...toApiError(new BadRequestError('bad jscode')) }, { status: 400, code: 'INVALID_PARAM', name: 'ApiError' });
+    const dbDown = Object.assign(new Error('Server selection timed out'), { name: 'MongooseServerSelectionError' });
+    assert.equal(toApiError(dbDown).status, 503);
+    assert.equal(toApiError(new Error('Operation `users.findOne()` buffering timed out after 3000ms')).code, 'DB_UNAVAILABLE');
+    const unknown = toApiError(new TypeError('cannot read x of undefined'));
+    assert.equal(unknown.status, 500);
+    assert.equal(unknown.message, 'Internal server error', 'no internals leak to the client');
+  });
+
+  it('answers an unexpected exception with a generic 500 and logs the cause', async () => {
+    app.mockLog();
+    app.mockService('health', 'check', async () => {
+      throw new TypeError('health check exploded');
+    });
+    const res = await app.httpRequest().get('/health').expect(500);
+    assert.deepEqual(res.body, { code: 'INTERNAL_ERROR', message: 'Internal server error' });
+    app.expectLog('health check exploded');
+  });
+});

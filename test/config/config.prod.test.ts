@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import prodConfig from '../../config/config.prod';
+import { prodEnvProblems, REQUIRED_IN_PROD } from '../../config/env';
+
+const VARS = [ ...REQUIRED_IN_PROD, 'WXMP_TOKEN_MODE' ] as const;
+
+describe('test/config/config.prod.test.ts', () => {
+  let saved: Record<string, string | undefined>;
+
+  beforeEach(() => {
+    saved = Object.fromEntries(VARS.map(v => [ v, process.env[v] ]));
+    for (const v of VARS) delete process.env[v];
+  });
+  afterEach(() => {
+    for (const v of VARS) {
+      if (saved[v] === undefined) delete process.env[v];
+      else process.env[v] = saved[v];
+    }
+  });
+
+  it('refuses to load, naming every missing variable on its own line', () => {
+    assert.deepEqual(prodEnvProblems(), [
+      'missing environment variable MONGODB_URI',
+      'missing environment variable WXMP_APPID',
+      'missing environment variable WXMP_SECRET',
+      'missing environment variable JWT_SECRET',
+    ]);
+    assert.throws(() => prodConfig(), /refusing to start: missing environment variable MONGODB_URI; .*WXMP_APPID; .*WXMP_SECRET; .*JWT_SECRET$/);
+  });
+
+  it('names only what is missing, and treats blank values as missing', () => {
+    process.env.MONGODB_URI = 'mongodb://db.internal:27017/wxmp';
+    process.env.WXMP_APPID = 'wx0123456789';
+    process.env.WXMP_SECRET = '   ';
+    process.env.JWT_SECRET = 'x'.repeat(32);
+    assert.deepEqual(prodEnvProblems(), [ 'missing environment variable WXMP_SECRET' ]);
+  });
+
+  it('refuses a JWT_SECRET shorter than 32 characters and an unknown token mode', () => {
+    process.env.MONGODB_URI = 'mongodb://db.internal:27017/wxmp';
+    process.env.WXMP_APPID = 'wx0123456789';
+    process.env.WXMP_SECRET = 'secret';
+    process.env.JWT_SECRET = 'short';
+    process.env.WXMP_TOKEN_MODE = 'turbo';
+    const problems = prodEnvProblems();
+    assert.equal(problems.length, 2);
+    assert.match(problems[0], /JWT_SECRET must be at least 32 characters \(got 5\)/);
+    assert.doesNotMatch(problems[0], /short/, 'the secret itself is never printed');
+    assert.match(problems[1], /WXMP_TOKEN_MODE/);
+  });
+
+  it('loads with a complete environment and never asks for the sandbox', () => {
+    process.env.MONGODB_URI = 'mongodb://db.internal:27017/wxmp';
+    process.env.WXMP_APPID = 'wx0123456789';
+    process.env.WXMP_SECRET = 'secret';
+    process.env.JWT_SECRET = 'y'.repeat(40);
+    assert.equal(prodConfig().sandbox, null);
+  });
+});
