@@ -21,7 +21,7 @@ export default class AgentBootHook implements IBoot {
   async didLoad(): Promise<void> {
     const { sandbox, env, baseDir } = this.agent.config;
     if (!sandbox || env === 'prod') return;
-    await sandboxBoot().acquireSandbox({ baseDir, mongo: sandbox.mongo, log: (line: string) => this.agent.logger.info(line) });
+    await sandboxBoot().acquireSandbox({ baseDir, mongo: sandbox.mongo, wechat: sandbox.wechat, log: (line: string) => this.agent.logger.info(line) });
     this.usesSandbox = true;
   }
 

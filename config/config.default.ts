@@ -24,6 +24,8 @@ export interface WxmpConfig {
   tokenLeaseMs: number;
   /** How long a process waits for another process's refresh before giving up, in ms. */
   tokenWaitMs: number;
+  /** After a failed refresh, how long the lease stays taken so no process retries at once, in ms. */
+  tokenFailureCooldownMs: number;
   /** Attempts for a token fetch that fails with errcode -1 or a network error. */
   tokenFetchAttempts: number;
   /** First backoff between those attempts, in ms (doubles each time). */
@@ -102,6 +104,7 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
     tokenRefreshMarginSeconds: 300,
     tokenLeaseMs: 15_000,
     tokenWaitMs: 10_000,
+    tokenFailureCooldownMs: 5000,
     tokenFetchAttempts: 3,
     tokenRetryBaseMs: 500,
     decryptMaxAgeSeconds: envInt('WXMP_DECRYPT_MAX_AGE', 0),

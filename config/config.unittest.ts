@@ -23,6 +23,9 @@ export default () => {
     requestTimeoutMs: 1000,
     tokenRetryBaseMs: 20,
     tokenWaitMs: 3000,
+    tokenFailureCooldownMs: 200,
+    // Boot runs the schedule once (immediate); tests run it again with app.runSchedule.
+    tokenCheckInterval: '1h',
   };
   config.jwt = { secret: 'unittest-jwt-secret-0123456789abcdef' };
   // Expected 401s and fault tests would otherwise print stack traces all over the run.

@@ -1,9 +1,10 @@
 /**
- * `npm run sandbox -- --mongo-port <port> [--dbpath <dir>] [--ttl-monitor-ms <ms>]`
+ * `npm run sandbox -- [--mongo-port <port> [--dbpath <dir>] [--ttl-monitor-ms <ms>]] [--wechat-port <port>]`
  * Runs the stand-ins in the foreground until SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
-import { startMongoSandbox, type MongoSandbox } from './mongo/server';
+import { startMongoSandbox } from './mongo/server';
+import { startWeChatDouble } from './wechat/server';
 
 interface Stoppable {
   stop(): Promise<void>;
@@ -25,22 +26,31 @@ async function main(): Promise<void> {
       'mongo-port': { type: 'string' },
       dbpath: { type: 'string' },
       'ttl-monitor-ms': { type: 'string' },
+      'wechat-port': { type: 'string' },
     },
   });
   const running: Stoppable[] = [];
   const mongoPort = intOption(values['mongo-port'], 'mongo-port');
-  if (mongoPort === undefined) {
-    process.stderr.write('usage: npm run sandbox -- --mongo-port <port> [--dbpath <dir>] [--ttl-monitor-ms <ms>]\n');
+  const wechatPort = intOption(values['wechat-port'], 'wechat-port');
+  if (mongoPort === undefined && wechatPort === undefined) {
+    process.stderr.write('usage: npm run sandbox -- [--mongo-port <port> [--dbpath <dir>] [--ttl-monitor-ms <ms>]] [--wechat-port <port>]\n');
     process.exit(2);
   }
-  const mongo: MongoSandbox = await startMongoSandbox({
-    port: mongoPort,
-    dbpath: values.dbpath,
-    ttlMonitorMs: intOption(values['ttl-monitor-ms'], 'ttl-monitor-ms'),
-    log: line => process.stderr.write(`${line}\n`),
-  });
-  running.push(mongo);
-  process.stdout.write(`mongo: ${mongo.uri}\n`);
+  if (mongoPort !== undefined) {
+    const mongo = await startMongoSandbox({
+      port: mongoPort,
+      dbpath: values.dbpath,
+      ttlMonitorMs: intOption(values['ttl-monitor-ms'], 'ttl-monitor-ms'),
+      log: line => process.stderr.write(`${line}\n`),
+    });
+    running.push(mongo);
+    process.stdout.write(`mongo: ${mongo.uri}\n`);
+  }
+  if (wechatPort !== undefined) {
+    const wechat = await startWeChatDouble({ port: wechatPort });
+    running.push({ stop: () => wechat.close() });
+    process.stdout.write(`wechat: ${wechat.url}\n`);
+  }
 
   const shutdown = (): void => {
     Promise.all(running.map(r => r.stop())).then(() => process.exit(0), err => {

@@ -1,8 +1,11 @@
 import 'egg';
+import type { MountedToken } from '../app/service/wxminiprogram/auth';
 
 declare module 'egg' {
   interface Application {
     /** The mounted mini-program access_token (the seed's `app.wxToken`); undefined until one is fetched. */
     wxToken?: string;
+    /** When the mounted token was fetched and when it expires. */
+    wxTokenInfo?: MountedToken;
   }
 }

@@ -44,3 +44,52 @@ export class ServiceUnavailableError extends ApiError {
     super(503, code, message);
   }
 }
+
+/** How a WeChat call failed: WeChat answered an errcode, or we never got a usable answer. */
+export type WeChatFailure = 'errcode' | 'timeout' | 'network' | 'bad_response';
+
+/** access_token rejected: refresh once and retry. */
+export const TOKEN_INVALID_ERRCODES: ReadonlySet<number> = new Set([ 40001, 40014, 42001 ]);
+/** Wrong AppID/AppSecret or IP whitelist: retrying cannot help; an operator must act. */
+export const CONFIG_ERRCODES: ReadonlySet<number> = new Set([ 40013, 40125, 40164 ]);
+
+function wechatStatus(failure: WeChatFailure, errcode: number): { status: number; code: string } {
+  if (failure === 'timeout') return { status: 504, code: 'WECHAT_TIMEOUT' };
+  if (failure !== 'errcode') return { status: 502, code: 'WECHAT_UNAVAILABLE' };
+  if (errcode === 40029 || errcode === 40163) return { status: 400, code: 'INVALID_CODE' };
+  if (errcode === 40226) return { status: 403, code: 'WECHAT_RISK_BLOCKED' };
+  if (errcode === 45011 || errcode === 45009) return { status: 429, code: 'WECHAT_RATE_LIMITED' };
+  return { status: 502, code: 'WECHAT_ERROR' };
+}
+
+/**
+ * A failed call to the WeChat API. Its message names the endpoint path and errcode only:
+ * never the query string, which carries the appsecret.
+ */
+export class WeChatError extends ApiError {
+  constructor(
+    readonly endpoint: string,
+    readonly failure: WeChatFailure,
+    readonly errcode: number,
+    readonly errmsg: string,
+  ) {
+    const { status, code } = wechatStatus(failure, errcode);
+    super(status, code, failure === 'errcode'
+      ? `WeChat ${endpoint} answered errcode ${errcode}: ${errmsg}`
+      : `WeChat ${endpoint} ${failure === 'timeout' ? 'timed out' : failure === 'network' ? 'is unreachable' : 'answered with an unusable response'}`);
+    this.name = 'WeChatError';
+  }
+
+  /** Worth another attempt: WeChat was busy (-1) or we got no usable answer. */
+  get retryable(): boolean {
+    return this.failure !== 'errcode' || this.errcode === -1;
+  }
+
+  get isConfigError(): boolean {
+    return this.failure === 'errcode' && CONFIG_ERRCODES.has(this.errcode);
+  }
+
+  get isTokenInvalid(): boolean {
+    return this.failure === 'errcode' && TOKEN_INVALID_ERRCODES.has(this.errcode);
+  }
+}

@@ -22,6 +22,8 @@ export interface MongoSandboxOptions {
   cursorTimeoutMs?: number;
   /** Receives one line per notable event (protocol errors); silent by default. */
   log?: (line: string) => void;
+  /** Serve this store (a restart that keeps its data, as a mongod restart would). */
+  storage?: Storage;
 }
 
 export interface MongoSandbox {
@@ -34,7 +36,7 @@ export interface MongoSandbox {
 }
 
 export async function startMongoSandbox(options: MongoSandboxOptions = {}): Promise<MongoSandbox> {
-  const storage = new Storage(options.dbpath);
+  const storage = options.storage ?? new Storage(options.dbpath);
   const handler = new CommandHandler(storage, options.cursorTimeoutMs);
   const log = options.log ?? (() => undefined);
   const sockets = new Set<net.Socket>();

@@ -1,0 +1,276 @@
+import WxmpIndexService from './index';
+import { ApiError, WeChatError, type WeChatFailure } from '../../lib/errors';
+import { TOKEN_TYPE_MINIPROGRAM } from '../../model/auth';
+import type { WeChatReply } from './client';
+
+/** What a fresh token fetch gives back. */
+export interface FetchedToken {
+  access_token: string;
+  expires_in: number;
+}
+
+/** The stored token as the service reads it. */
+export interface TokenRecord extends FetchedToken {
+  updateTime: Date;
+}
+
+/** What is mounted on the Application next to `app.wxToken`. */
+export interface MountedToken {
+  updateTime: Date;
+  /** Epoch ms after which WeChat no longer accepts it. */
+  expiresAt: number;
+}
+
+/** Never hand out a token with less than this left: a call could outlive it. */
+const MIN_REMAINING_MS = 60_000;
+const POLL_MS = 100;
+
+const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
+
+function expiresAt(record: TokenRecord): number {
+  return record.updateTime.getTime() + record.expires_in * 1000;
+}
+
+/**
+ * The mini-program access_token lifecycle (the seed's wxmpAuth service): fetch it from
+ * WeChat, store it in `third_token`, keep it mounted on `app.wxToken`. Only the holder of
+ * the cross-process lease calls WeChat; everyone else waits for the record it writes.
+ */
+export default class WxmpAuthService extends WxmpIndexService {
+  private get MODEL() {
+    return this.ctx.models.Auth;
+  }
+
+  private leaseKey(type: number): string {
+    return `${type}:${this.WXAuth.appid}`;
+  }
+
+  private isFresh(record: TokenRecord): boolean {
+    return Date.now() < expiresAt(record) - this.WXAuth.tokenRefreshMarginSeconds * 1000;
+  }
+
+  private isUsable(record: TokenRecord): boolean {
+    return Date.now() < expiresAt(record) - MIN_REMAINING_MS;
+  }
+
+  private async findRecord(type: number): Promise<TokenRecord | null> {
+    return this.MODEL.findOne({ type, appid: this.WXAuth.appid }, 'access_token expires_in updateTime').lean<TokenRecord>();
+  }
+
+  private mount(record: TokenRecord): void {
+    this.app.wxToken = record.access_token;
+    this.app.wxTokenInfo = { updateTime: record.updateTime, expiresAt: expiresAt(record) };
+  }
+
+  private unmountIfExpired(): void {
+    const info = this.app.wxTokenInfo;
+    if (info && Date.now() >= info.expiresAt - MIN_REMAINING_MS) {
+      this.app.wxToken = undefined;
+      this.app.wxTokenInfo = undefined;
+    }
+  }
+
+  /**
+   * The schedule's entry (every worker, every interval): mount the stored token, refreshing
+   * it first when it is missing or inside the refresh margin. A failed refresh keeps the old
+   * token mounted while it is still usable and never mounts an error.
+   */
+  async checkToken(type = TOKEN_TYPE_MINIPROGRAM): Promise<void> {
+    const record = await this.findRecord(type);
+    if (record && this.isFresh(record)) {
+      this.mount(record);
+      return;
+    }
+    try {
+      this.mount(await this.MPAuth(type));
+    } catch (err) {
+      this.reportFailure(err);
+      if (record && this.isUsable(record)) this.mount(record);
+      else this.unmountIfExpired();
+    }
+  }
+
+  /** A usable token: the mounted one when it has time left, else the stored one, else a fresh one. */
+  async getToken(type = TOKEN_TYPE_MINIPROGRAM): Promise<string> {
+    const mounted = this.app.wxToken;
+    const info = this.app.wxTokenInfo;
+    if (mounted && info && Date.now() < info.expiresAt - MIN_REMAINING_MS) return mounted;
+    const record = await this.findRecord(type);
+    if (record && this.isUsable(record)) {
+      this.mount(record);
+      return record.access_token;
+    }
+    const fresh = await this.MPAuth(type);
+    this.mount(fresh);
+    return fresh.access_token;
+  }
+
+  /**
+   * Refreshes the token exactly once across workers and hosts: one in-flight refresh per
+   * process, and across processes only the lease holder calls WeChat. Returns the new record.
+   */
+  async MPAuth(type = TOKEN_TYPE_MINIPROGRAM): Promise<TokenRecord> {
+    return this.app.tokenFlights.run(this.leaseKey(type), () => this.refreshUnderLease(type));
+  }
+
+  private async refreshUnderLease(type: number): Promise<TokenRecord> {
+    const key = this.leaseKey(type);
+    const waitStart = new Date();
+    const deadline = waitStart.getTime() + this.WXAuth.tokenWaitMs;
+    for (;;) {
+      const current = await this.findRecord(type);
+      if (current && this.isFresh(current)) return current;
+      if (await this.acquireLease(key)) {
+        try {
+          const again = await this.findRecord(type);
+          if (again && this.isFresh(again)) {
+            await this.releaseLease(key);
+            return again;
+          }
+          const fetched = await this.WXMPToken();
+          const stored = await this.store(type, fetched);
+          await this.releaseLease(key);
+          return stored;
+        } catch (err) {
+          await this.releaseLease(key, err);
+          throw err;
+        }
+      }
+      const lease = await this.ctx.models.TokenLease.findById(key).lean();
+      if (lease?.failedAt && lease.failedAt >= waitStart) {
+        throw new WeChatError(this.tokenPath(), (lease.failure ?? 'errcode') as WeChatFailure, lease.errcode ?? -1, lease.errmsg ?? 'refresh failed in another process');
+      }
+      if (Date.now() >= deadline) {
+        throw new ApiError(503, 'WECHAT_TOKEN_UNAVAILABLE', 'access_token refresh is taking too long, retry shortly');
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  private async acquireLease(key: string): Promise<boolean> {
+    const now = new Date();
+    try {
+      const lease = await this.ctx.models.TokenLease.findOneAndUpdate(
+        { _id: key, expiresAt: { $lte: now } },
+        {
+          $set: { holder: this.app.tokenHolderId, expiresAt: new Date(now.getTime() + this.WXAuth.tokenLeaseMs) },
+          $unset: { failedAt: 1, failure: 1, errcode: 1, errmsg: 1 },
+        },
+        { upsert: true, new: true },
+      ).lean();
+      return lease?.holder === this.app.tokenHolderId;
+    } catch (err) {
+      // The upsert collides with a live lease held by someone else.
+      if ((err as { code?: number }).code === 11000) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Success frees the lease at once. A failure keeps it for a short cool-down and records
+   * why, so the other processes stop waiting and nobody hammers a failing WeChat.
+   */
+  private async releaseLease(key: string, err?: unknown): Promise<void> {
+    const holder = this.app.tokenHolderId;
+    if (!err) {
+      await this.ctx.models.TokenLease.deleteOne({ _id: key, holder });
+      return;
+    }
+    const wx = err instanceof WeChatError ? err : undefined;
+    await this.ctx.models.TokenLease.updateOne({ _id: key, holder }, {
+      $set: {
+        expiresAt: new Date(Date.now() + this.WXAuth.tokenFailureCooldownMs),
+        failedAt: new Date(),
+        failure: wx?.failure ?? 'network',
+        errcode: wx?.errcode ?? -2,
+        errmsg: wx?.errmsg ?? 'refresh failed',
+      },
+    }).catch(() => undefined);
+  }
+
+  private async store(type: number, fetched: FetchedToken): Promise<TokenRecord> {
+    const now = new Date();
+    const record = await this.MODEL.findOneAndUpdate(
+      { type, appid: this.WXAuth.appid },
+      { $set: { access_token: fetched.access_token, expires_in: fetched.expires_in, endTime: now, updateTime: now } },
+      { upsert: true, new: true },
+    ).lean<TokenRecord>();
+    if (!record) throw new Error('token upsert returned nothing');
+    this.ctx.logger.info('[token_refresh] stored a new access_token for appid %s (expires_in %ds)', this.WXAuth.appid, fetched.expires_in);
+    return { access_token: record.access_token, expires_in: record.expires_in, updateTime: record.updateTime };
+  }
+
+  private tokenPath(): string {
+    return this.WXAuth.tokenMode === 'stable' ? '/cgi-bin/stable_token' : '/cgi-bin/token';
+  }
+
+  /**
+   * One token fetch from WeChat (the seed's WXMPToken), retried with backoff when WeChat is
+   * busy (-1) or unreachable; refuses any answer that is not a real token.
+   */
+  async WXMPToken(): Promise<FetchedToken> {
+    const { appid, secret, tokenMode, tokenFetchAttempts, tokenRetryBaseMs } = this.WXAuth;
+    const client = this.service.wxminiprogram.client;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const reply = tokenMode === 'stable'
+          // Normal mode only: force_refresh is limited to 20 a day and never automatic.
+          ? await client.request<WeChatReply & Partial<FetchedToken>>('/cgi-bin/stable_token', {
+            method: 'POST', body: { grant_type: 'client_credential', appid, secret, force_refresh: false },
+          })
+          : await client.request<WeChatReply & Partial<FetchedToken>>('/cgi-bin/token', {
+            query: { grant_type: 'client_credential', appid, secret },
+          });
+        if (typeof reply.access_token !== 'string' || !reply.access_token || typeof reply.expires_in !== 'number' || reply.expires_in <= 0) {
+          throw new WeChatError(this.tokenPath(), 'bad_response', -2, 'no access_token in the answer');
+        }
+        return { access_token: reply.access_token, expires_in: reply.expires_in };
+      } catch (err) {
+        if (!(err instanceof WeChatError) || !err.retryable || attempt >= tokenFetchAttempts) throw err;
+        await sleep(tokenRetryBaseMs * 2 ** (attempt - 1));
+      }
+    }
+  }
+
+  /**
+   * WeChat rejected `token`: delete the stored record only if it still holds that same
+   * token (compare-and-set), so a late report never discards a newer token.
+   */
+  async invalidateToken(token: string, type = TOKEN_TYPE_MINIPROGRAM): Promise<void> {
+    await this.MODEL.deleteOne({ type, appid: this.WXAuth.appid, access_token: token });
+    if (this.app.wxToken === token) {
+      this.app.wxToken = undefined;
+      this.app.wxTokenInfo = undefined;
+    }
+  }
+
+  /**
+   * Runs a WeChat call that needs the access_token. When WeChat says the token is invalid
+   * (40001/40014/42001), invalidates it, refreshes once through the single flight, and
+   * retries once.
+   */
+  async withAccessToken<T>(call: (accessToken: string) => Promise<T>): Promise<T> {
+    const token = await this.getToken();
+    try {
+      return await call(token);
+    } catch (err) {
+      if (!(err instanceof WeChatError) || !err.isTokenInvalid) throw err;
+      await this.invalidateToken(token);
+      return call(await this.getToken());
+    }
+  }
+
+  private reportFailure(err: unknown): void {
+    if (err instanceof WeChatError && err.isConfigError) {
+      this.ctx.logger.error('[token_refresh] CONFIGURATION ERROR: WeChat refused appid %s with errcode %d (%s); check WXMP_APPID/WXMP_SECRET and the IP whitelist; not retried',
+        this.WXAuth.appid, err.errcode, err.errmsg);
+    } else if (err instanceof WeChatError) {
+      this.ctx.logger.warn('[token_refresh] refresh failed: %s errcode=%d (%s); keeping the current token while it is valid',
+        err.failure, err.errcode, err.errmsg);
+    } else if (err instanceof ApiError) {
+      this.ctx.logger.warn('[token_refresh] refresh failed: %s', err.message);
+    } else {
+      this.ctx.logger.error(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import WxmpIndexService from './index';
+import { WeChatError, type WeChatFailure } from '../../lib/errors';
+
+/** Fields every WeChat JSON answer may carry; 0/absent errcode means success. */
+export interface WeChatReply {
+  errcode?: number;
+  errmsg?: string;
+}
+
+export interface WeChatRequest {
+  method?: 'GET' | 'POST';
+  /** Query string parameters (appid, secret, access_token, ...). */
+  query?: Record<string, string>;
+  /** JSON body for POST. */
+  body?: Record<string, unknown>;
+}
+
+function failureOf(err: Error): WeChatFailure {
+  return /timeout/i.test(err.name) || /timeout/i.test(err.message) ? 'timeout' : /JSON|format/i.test(err.name) ? 'bad_response' : 'network';
+}
+
+/**
+ * The one way out to WeChat: `ctx.curl` with a timeout and JSON, an errcode check, and a
+ * typed WeChatError for every failure. Log lines name the path, never the query string.
+ */
+export default class WeChatClientService extends WxmpIndexService {
+  async request<T extends WeChatReply>(path: string, req: WeChatRequest = {}): Promise<T> {
+    const method = req.method ?? 'GET';
+    const url = new URL(`${this.WXAuth.apiBase}${path}`);
+    for (const [ k, v ] of Object.entries(req.query ?? {})) url.searchParams.set(k, v);
+    let status: number;
+    let data: unknown;
+    try {
+      const res = await this.ctx.curl<unknown>(url.toString(), {
+        method,
+        dataType: 'json',
+        timeout: this.WXAuth.requestTimeoutMs,
+        ...(req.body ? { contentType: 'json', data: req.body } : {}),
+      });
+      status = res.status;
+      data = res.data;
+    } catch (thrown) {
+      const err = thrown instanceof Error ? thrown : new Error(String(thrown));
+      throw this.fail(new WeChatError(path, failureOf(err), -2, err.name));
+    }
+    if (status >= 500 || data === null || typeof data !== 'object') {
+      throw this.fail(new WeChatError(path, 'bad_response', -2, `HTTP ${status}`));
+    }
+    const reply = data as T;
+    if (typeof reply.errcode === 'number' && reply.errcode !== 0) {
+      throw this.fail(new WeChatError(path, 'errcode', reply.errcode, String(reply.errmsg ?? '')));
+    }
+    return reply;
+  }
+
+  private fail(err: WeChatError): WeChatError {
+    const detail = err.failure === 'errcode' ? `errcode=${err.errcode} errmsg=${err.errmsg}` : `${err.failure} (${err.errmsg})`;
+    this.ctx.logger.warn('[wechat] %s failed: %s', err.endpoint, detail);
+    return err;
+  }
+}
