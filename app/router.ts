@@ -1,7 +1,9 @@
 import type { Application } from 'egg';
 import healthRoutes from './router/health';
+import mpAccountRoutes from './router/mp/account';
 
 /** Only loads the route files under app/router/. */
 export default (app: Application) => {
   healthRoutes(app);
+  mpAccountRoutes(app);
 };

@@ -8,4 +8,9 @@ declare module 'egg' {
     /** When the mounted token was fetched and when it expires. */
     wxTokenInfo?: MountedToken;
   }
+
+  interface Context {
+    /** The authenticated user's id, set by the jwtAuth middleware (the seed's `ctx.uid`). */
+    uid?: string;
+  }
 }

@@ -49,6 +49,9 @@ interface TokenSlot {
   previous?: IssuedToken & { graceUntil: number };
 }
 
+/** Every session_key any double handed out in this process, so tests can prove none leaked. */
+export const ISSUED_SESSION_KEYS = new Set<string>();
+
 export const DEFAULT_APPS: WeChatApp[] = [
   { appid: 'wxsandbox0000000001', secret: 'sandbox-app-secret' },
   { appid: 'wxtest00000000000001', secret: 'test-app-secret-value' },
@@ -312,7 +315,9 @@ export class WeChatDouble {
     recent.push(now);
     this.loginTimes.set(entry.openid, recent);
     if (recent.length > this.loginsPerMinute) return this.error(45011);
-    return { openid: entry.openid, session_key: this.sessionKeyFor(appid, entry.openid), unionid: this.unionidFor(entry.openid) };
+    const sessionKey = this.sessionKeyFor(appid, entry.openid);
+    ISSUED_SESSION_KEYS.add(sessionKey);
+    return { openid: entry.openid, session_key: sessionKey, unionid: this.unionidFor(entry.openid) };
   }
 
   private phoneNumber(accessToken: string, code: string): object {

@@ -15,8 +15,10 @@ export interface WeChatRequest {
   body?: Record<string, unknown>;
 }
 
+/** Classifies an httpclient error by its name (its message carries the URL, secret included). */
 function failureOf(err: Error): WeChatFailure {
-  return /timeout/i.test(err.name) || /timeout/i.test(err.message) ? 'timeout' : /JSON|format/i.test(err.name) ? 'bad_response' : 'network';
+  if (/timeout/i.test(err.name)) return 'timeout';
+  return /JSON|format/i.test(err.name) ? 'bad_response' : 'network';
 }
 
 /**

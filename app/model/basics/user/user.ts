@@ -1,0 +1,26 @@
+import type { Application } from 'egg';
+import type { Model, Types } from 'mongoose';
+import type { IWxUserInfo } from '../../account/user';
+import { mpConnection } from '../../../lib/db';
+
+/** The platform-wide user keyed by phone number, which a bound mini-program user feeds. */
+export interface IBasicUser {
+  _id: Types.ObjectId;
+  phone: string;
+  wx_UserInfo?: IWxUserInfo;
+  wx_unionid?: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type BasicUserModel = Model<IBasicUser>;
+
+export default (app: Application) => {
+  const { Schema } = app.mongoose;
+  const basicUserSchema = new Schema<IBasicUser, BasicUserModel>({
+    phone: { type: String, required: true, unique: true },
+    wx_UserInfo: { type: Schema.Types.Mixed },
+    wx_unionid: String,
+  }, { timestamps: true });
+  return mpConnection(app).model<IBasicUser, BasicUserModel>('basics_user', basicUserSchema);
+};

@@ -1,0 +1,18 @@
+import type { Application } from 'egg';
+
+/** 微信用户体系: the seed's routes, names and paths kept, plus `run`. */
+export default (app: Application) => {
+  const { router, controller } = app;
+  const jwt = app.middleware.jwtAuth();
+  const user = controller.mp.account.user;
+  // 用户登录
+  router.post('wxmp', '/api/v1/mp/account/user/auth', user.create);
+  // 用户绑定手机
+  router.post('wxmpBindPhone', '/api/v1/mp/account/user/bindPhone', jwt, user.bindPhone);
+  // 获取用户信息
+  router.get('getUserInfo', '/api/v1/mp/account/user/info', jwt, user.show);
+  // 刷新token
+  router.get('refreshToken', '/api/v1/mp/account/refreshToken', jwt, user.refreshToken);
+  // 微信运动步数 (the seed's getRun had no route)
+  router.post('wxmpRun', '/api/v1/mp/account/user/run', jwt, user.run);
+};

@@ -1,0 +1,37 @@
+import { Service } from 'egg';
+import { UnauthorizedError } from '../../lib/errors';
+
+/** What a session token carries (the seed's payload; mid/role are null for users without a merchant). */
+export interface SessionClaims {
+  uid: string;
+  isWXAuth: boolean;
+  openId: string;
+  mid: string | null;
+  role: string | null;
+}
+
+function isClaims(value: unknown): value is SessionClaims {
+  const v = value as Partial<SessionClaims> | null;
+  return !!v && typeof v === 'object' && typeof v.uid === 'string' && typeof v.openId === 'string';
+}
+
+export default class JwtService extends Service {
+  /** Signs an HS256 session token expiring after JWT_EXPIRES_IN (default 7 days). */
+  create(claims: SessionClaims): string {
+    const { secret, sign } = this.config.jwt;
+    return this.app.jwt.sign({ ...claims }, secret, { algorithm: 'HS256', expiresIn: sign?.expiresIn });
+  }
+
+  /** Verifies a session token: HS256 only (never `none` or another algorithm), not expired. */
+  verify(token: string): SessionClaims {
+    let payload: unknown;
+    try {
+      payload = this.app.jwt.verify(token, this.config.jwt.secret, { algorithms: [ 'HS256' ] });
+    } catch (err) {
+      const expired = (err as Error).name === 'TokenExpiredError';
+      throw new UnauthorizedError(expired ? 'Token expired; log in again' : 'Invalid token; log in again', expired ? 'TOKEN_EXPIRED' : 'UNAUTHORIZED');
+    }
+    if (!isClaims(payload)) throw new UnauthorizedError('Invalid token; log in again');
+    return payload;
+  }
+}

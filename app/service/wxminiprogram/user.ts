@@ -1,0 +1,288 @@
+import { Types } from 'mongoose';
+import WxmpIndexService from './index';
+import WXBizDataCrypt, { DecryptError } from '../../lib/WXBizDataCrypt';
+import { BadRequestError, UnauthorizedError, WeChatError } from '../../lib/errors';
+import type { IMerchantRef, IUser, IWxUserInfo } from '../../model/account/user';
+import type { SessionClaims } from '../account/jwt';
+import type { WeChatReply } from './client';
+
+/** What jscode2session gives back. session_key never leaves this service. */
+export interface WxSession {
+  openId: string;
+  session_key: string;
+  unionid?: string;
+}
+
+/** The seed's `DATAS`: what the mini-program sends along with a wx.login code. */
+export interface EncryptedInput {
+  js_code: string;
+  encryptedData?: string;
+  iv?: string;
+}
+
+export interface BindPhoneInput {
+  /** getPhoneNumber's `code` (base library ≥ 2.21.2): exchanged via getuserphonenumber. */
+  code?: string;
+  /** The seed's form: a fresh wx.login code plus getPhoneNumber's encryptedData/iv. */
+  js_code?: string;
+  encryptedData?: string;
+  iv?: string;
+}
+
+/** `userInfo` in the login answer: the stored profile plus the seed's extra fields. */
+export type LoginUserInfo = IWxUserInfo & { telphone: string | null; uid: string; _merchant: IMerchantRef | null };
+
+/** `userInfo` in the info and refreshToken answers (the seed's `show`). */
+export interface ProfileUserInfo {
+  uid: string;
+  telphone: string | null;
+  _merchant: IMerchantRef | null;
+  nickName?: string;
+  avatarUrl?: string;
+  gender?: number;
+  city?: string;
+  province?: string;
+  country?: string;
+}
+
+export interface SessionAnswer<U> {
+  token: string;
+  isWXAuth: boolean;
+  userInfo: U;
+}
+
+export interface ProfileAnswer {
+  isWXAuth: boolean;
+  userInfo: ProfileUserInfo;
+}
+
+interface Jscode2SessionReply extends WeChatReply {
+  openid?: string;
+  session_key?: string;
+  unionid?: string;
+}
+
+interface PhoneNumberReply extends WeChatReply {
+  phone_info?: { phoneNumber?: string; purePhoneNumber?: string; countryCode?: string };
+}
+
+/** What decrypted user data may carry (wx.getUserInfo / getUserProfile). */
+interface DecryptedUserData extends IWxUserInfo {
+  openId?: string;
+  unionId?: string;
+}
+
+type LeanUser = Pick<IUser, '_id' | 'openId' | 'isWXAuth' | 'wxUserInfo' | 'telphone' | '_merchant' | 'unionid'>;
+
+const PROFILE_STRING_FIELDS = [ 'nickName', 'avatarUrl', 'city', 'province', 'country', 'language' ] as const;
+const USER_FIELDS = 'openId unionid isWXAuth wxUserInfo telphone _merchant';
+const PHONE = /^\+?[0-9]{3,20}$/;
+
+function isDuplicateKey(err: unknown): boolean {
+  return (err as { code?: number }).code === 11000;
+}
+
+/** Keeps only the profile fields, with the types they must have, bounded. */
+function pickProfile(data: DecryptedUserData): IWxUserInfo {
+  const profile: IWxUserInfo = {};
+  for (const field of PROFILE_STRING_FIELDS) {
+    const value = data[field];
+    if (typeof value === 'string') profile[field] = value.slice(0, 512);
+  }
+  if (typeof data.gender === 'number' && Number.isInteger(data.gender)) profile.gender = data.gender;
+  return profile;
+}
+
+/**
+ * Mini-program users (the seed's weChatTemplateService): login with a wx.login code,
+ * decrypt user data, bind a phone, read WeRun steps, issue session tokens.
+ */
+export default class WxmpUserService extends WxmpIndexService {
+  private get userMODEL() {
+    return this.ctx.models.Account.User;
+  }
+
+  private get BASICUSER() {
+    return this.ctx.models.Basics.User.User;
+  }
+
+  private get tokenSERVICE() {
+    return this.service.account.jwt;
+  }
+
+  /** Exchanges a wx.login code for the session. Never retried: a code may already be spent. */
+  async getOpenID(js_code: string): Promise<WxSession> {
+    const { appid, secret } = this.WXAuth;
+    const reply = await this.service.wxminiprogram.client.request<Jscode2SessionReply>('/sns/jscode2session', {
+      query: { appid, secret, js_code, grant_type: 'authorization_code' },
+    });
+    if (typeof reply.openid !== 'string' || !reply.openid || typeof reply.session_key !== 'string' || !reply.session_key) {
+      throw new WeChatError('/sns/jscode2session', 'bad_response', -2, 'no openid or session_key in the answer');
+    }
+    return { openId: reply.openid, session_key: reply.session_key, unionid: typeof reply.unionid === 'string' ? reply.unionid : undefined };
+  }
+
+  private decrypt<T extends object>(session: WxSession, encryptedData: string, iv: string): T {
+    const crypt = new WXBizDataCrypt(this.WXAuth.appid, session.session_key);
+    const decoded = crypt.decryptData<T>(encryptedData, iv, { maxAgeSeconds: this.WXAuth.decryptMaxAgeSeconds });
+    const openId = (decoded as { openId?: unknown }).openId;
+    if (openId !== undefined && openId !== session.openId) {
+      throw new BadRequestError('Encrypted data belongs to another user', 'OPENID_MISMATCH');
+    }
+    return decoded;
+  }
+
+  /**
+   * Decrypts data sent with a fresh wx.login code (the seed's descDatas). When the caller is
+   * logged in, the code must belong to that same user.
+   */
+  async descDatas<T extends object>(DATAS: EncryptedInput, expectedOpenId?: string): Promise<T> {
+    const { js_code, encryptedData, iv } = DATAS;
+    if (!encryptedData || !iv) throw new BadRequestError('encryptedData and iv are required');
+    const session = await this.getOpenID(js_code);
+    if (expectedOpenId !== undefined && session.openId !== expectedOpenId) {
+      throw new BadRequestError('The wx.login code belongs to another user', 'OPENID_MISMATCH');
+    }
+    return this.decrypt<T>(session, encryptedData, iv);
+  }
+
+  /**
+   * Login (POST /user/auth): upserts the user by openId; with encryptedData+iv also stores
+   * the decrypted profile and marks the user authorised. Returns a session token.
+   */
+  async getUserInfo(DATAS: EncryptedInput): Promise<SessionAnswer<LoginUserInfo>> {
+    const session = await this.getOpenID(DATAS.js_code);
+    let profile: IWxUserInfo | undefined;
+    let unionid = session.unionid;
+    if (DATAS.encryptedData && DATAS.iv) {
+      const data = this.decrypt<DecryptedUserData>(session, DATAS.encryptedData, DATAS.iv);
+      profile = pickProfile(data);
+      if (typeof data.unionId === 'string' && data.unionId) unionid = data.unionId;
+    }
+    const user = await this.upsertUser(session.openId, unionid, profile);
+    const userInfo: LoginUserInfo = {
+      ...(user.wxUserInfo ?? {}),
+      telphone: user.telphone ?? null,
+      uid: user._id.toString(),
+      _merchant: user._merchant ?? null,
+    };
+    return this.setToken(this.claimsOf(user), { isWXAuth: user.isWXAuth, userInfo });
+  }
+
+  /** Concurrent first logins race on the unique openId: the loser retries and finds the winner's user. */
+  private async upsertUser(openId: string, unionid: string | undefined, profile: IWxUserInfo | undefined): Promise<LeanUser> {
+    const $set: Partial<IUser> = { openId };
+    if (unionid) $set.unionid = unionid;
+    if (profile) Object.assign($set, { isWXAuth: true, wxUserInfo: profile });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const user = await this.userMODEL.findOneAndUpdate({ openId }, { $set }, { upsert: true, new: true, projection: USER_FIELDS }).lean<LeanUser>();
+        if (!user) throw new Error('user upsert returned nothing');
+        return user;
+      } catch (err) {
+        if (!isDuplicateKey(err) || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  /** The seed's createBasicUser: the platform user keyed by phone. */
+  async createBasicUser(body: { phone: string; wx_UserInfo?: IWxUserInfo; wx_unionid?: string }, phone: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.BASICUSER.findOneAndUpdate({ phone }, { $set: body }, { new: true, upsert: true });
+        return;
+      } catch (err) {
+        if (!isDuplicateKey(err) || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  /** The user behind a verified token; 401 when the token names no (or no longer any) user. */
+  async requireUser(uid: string): Promise<LeanUser> {
+    if (!Types.ObjectId.isValid(uid)) throw new UnauthorizedError('Invalid token; log in again');
+    const user = await this.userMODEL.findById(uid, USER_FIELDS).lean<LeanUser>();
+    if (!user) throw new UnauthorizedError('This user no longer exists; log in again', 'USER_NOT_FOUND');
+    return user;
+  }
+
+  /** Binds a phone number (either form) to the user, and feeds the platform user with it. */
+  async bindPhone(DATAS: BindPhoneInput, _id: string): Promise<{ phone: string }> {
+    const user = await this.requireUser(_id);
+    const phone = DATAS.code ? await this.phoneFromCode(DATAS.code) : await this.phoneFromEncrypted(DATAS, user.openId);
+    const RBD = await this.userMODEL.findOneAndUpdate({ _id: user._id }, { $set: { telphone: phone } }, { new: true, projection: USER_FIELDS }).lean<LeanUser>();
+    if (!RBD) throw new UnauthorizedError('This user no longer exists; log in again', 'USER_NOT_FOUND');
+    const basic: { phone: string; wx_UserInfo?: IWxUserInfo; wx_unionid?: string } = { phone };
+    if (RBD.wxUserInfo) basic.wx_UserInfo = RBD.wxUserInfo;
+    if (RBD.unionid) basic.wx_unionid = RBD.unionid;
+    await this.createBasicUser(basic, phone);
+    return { phone };
+  }
+
+  private async phoneFromCode(code: string): Promise<string> {
+    const { client, auth } = this.service.wxminiprogram;
+    const reply = await auth.withAccessToken(access_token => client.request<PhoneNumberReply>('/wxa/business/getuserphonenumber', {
+      method: 'POST', query: { access_token }, body: { code },
+    }));
+    const phone = reply.phone_info?.phoneNumber;
+    if (typeof phone !== 'string' || !PHONE.test(phone)) {
+      throw new WeChatError('/wxa/business/getuserphonenumber', 'bad_response', -2, 'no phone number in the answer');
+    }
+    return phone;
+  }
+
+  private async phoneFromEncrypted(DATAS: BindPhoneInput, openId: string): Promise<string> {
+    if (!DATAS.js_code) throw new BadRequestError('Send either code, or jscode with encryptedData and iv');
+    const data = await this.descDatas<{ phoneNumber?: unknown }>({ js_code: DATAS.js_code, encryptedData: DATAS.encryptedData, iv: DATAS.iv }, openId);
+    if (typeof data.phoneNumber !== 'string' || !PHONE.test(data.phoneNumber)) throw new DecryptError('no phone number in the data');
+    return data.phoneNumber;
+  }
+
+  /** WeRun steps (the seed's getRun, which had no route). */
+  async getRun(DATAS: EncryptedInput, uid: string): Promise<{ stepInfoList: unknown[] }> {
+    const user = await this.requireUser(uid);
+    const data = await this.descDatas<{ stepInfoList?: unknown }>(DATAS, user.openId);
+    if (!Array.isArray(data.stepInfoList)) throw new DecryptError('no stepInfoList in the data');
+    return { stepInfoList: data.stepInfoList };
+  }
+
+  /** The seed's `show`: the token's own user, in the seed's shape. */
+  async profile(uid: string): Promise<ProfileAnswer & { claims: SessionClaims }> {
+    const user = await this.requireUser(uid);
+    const info = user.wxUserInfo ?? {};
+    return {
+      claims: this.claimsOf(user),
+      isWXAuth: user.isWXAuth,
+      userInfo: {
+        uid: user._id.toString(),
+        telphone: user.telphone ?? null,
+        _merchant: user._merchant ?? null,
+        nickName: info.nickName,
+        avatarUrl: info.avatarUrl,
+        gender: info.gender,
+        city: info.city,
+        province: info.province,
+        country: info.country,
+      },
+    };
+  }
+
+  /** Re-reads the user and signs a fresh token (GET /refreshToken). */
+  async refreshToken(uid: string): Promise<SessionAnswer<ProfileUserInfo>> {
+    const { claims, isWXAuth, userInfo } = await this.profile(uid);
+    return this.setToken(claims, { isWXAuth, userInfo });
+  }
+
+  private claimsOf(user: LeanUser): SessionClaims {
+    return {
+      uid: user._id.toString(),
+      isWXAuth: user.isWXAuth,
+      openId: user.openId,
+      mid: user._merchant?._id ? user._merchant._id.toString() : null,
+      role: user._merchant?.role ?? null,
+    };
+  }
+
+  setToken<T extends object>(params: SessionClaims, other: T): { token: string } & T {
+    return { token: this.tokenSERVICE.create(params), ...other };
+  }
+}

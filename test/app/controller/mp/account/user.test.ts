@@ -1,0 +1,344 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import mm from 'egg-mock';
+import { app } from 'egg-mock/bootstrap';
+import jwt from 'jsonwebtoken';
+import { Types } from 'mongoose';
+import { restartSandboxMongo, stopSandboxMongo } from '../../../../../sandbox/boot';
+import { encryptRaw, listen, MiniProgram } from '../../../../helpers/client';
+import { wechat } from '../../../../helpers/sandbox';
+
+const AUTH = '/api/v1/mp/account/user/auth';
+const BIND = '/api/v1/mp/account/user/bindPhone';
+const INFO = '/api/v1/mp/account/user/info';
+const REFRESH = '/api/v1/mp/account/refreshToken';
+const RUN = '/api/v1/mp/account/user/run';
+
+describe('test/app/controller/mp/account/user.test.ts', () => {
+  const responses: string[] = [];
+
+  afterEach(async () => {
+    const ctx = app.mockContext();
+    await ctx.models.Account.User.deleteMany({});
+    await ctx.models.Basics.User.User.deleteMany({});
+    wechat().clearFaults();
+  });
+
+  after(() => {
+    // No response of this file carried a session_key, the appsecret or the JWT secret.
+    const secrets = [ app.config.wxmp.secret, app.config.jwt.secret ];
+    for (const body of responses) {
+      for (const s of secrets) assert.ok(!body.includes(s), 'a secret appeared in a response body');
+      assert.doesNotMatch(body, /session_key/);
+    }
+  });
+
+  function record<T extends { text: string }>(res: T): T {
+    responses.push(res.text);
+    return res;
+  }
+
+  const get = (path: string, token?: string) => {
+    const req = app.httpRequest().get(path);
+    return token ? req.set('authorization', `Bearer ${token}`) : req;
+  };
+  const post = (path: string, body: unknown, token?: string) => {
+    const req = app.httpRequest().post(path).set('content-type', 'application/json');
+    return (token ? req.set('authorization', `Bearer ${token}`) : req).send(body as object);
+  };
+
+  describe('login (POST /user/auth)', () => {
+    it('with only jscode upserts the user by openId and returns token, isWXAuth and userInfo', async () => {
+      const mp = new MiniProgram(app);
+      const res = record(await post(AUTH, { jscode: mp.loginCode() }).expect(200));
+      assert.equal(res.body.isWXAuth, false);
+      assert.deepEqual(Object.keys(res.body).sort(), [ 'isWXAuth', 'token', 'userInfo' ]);
+      assert.equal(res.body.userInfo.telphone, null);
+      assert.equal(res.body.userInfo._merchant, null, 'a user without a merchant works (the seed crashed)');
+      const claims = jwt.verify(res.body.token, app.config.jwt.secret) as Record<string, unknown>;
+      assert.equal(claims.uid, res.body.userInfo.uid);
+      assert.equal(claims.openId, mp.openid);
+      assert.equal(claims.mid, null);
+      const again = record(await post(AUTH, { jscode: mp.loginCode() }).expect(200));
+      assert.equal(again.body.userInfo.uid, res.body.userInfo.uid, 'same openId, same user');
+      assert.equal(await app.mockContext().models.Account.User.countDocuments({ openId: mp.openid }), 1);
+    });
+
+    it('with encryptedData+iv decrypts and stores the profile, isWXAuth true', async () => {
+      const mp = new MiniProgram(app);
+      const body = await mp.login(true);
+      responses.push(JSON.stringify(body));
+      assert.equal(body.isWXAuth, true);
+      assert.equal(body.userInfo.nickName, '微信用户');
+      assert.equal(body.userInfo.city, 'Shenzhen');
+      assert.equal(body.userInfo.openId, undefined, 'openId is not echoed in userInfo');
+      const stored = await app.mockContext().models.Account.User.findOne({ openId: mp.openid }).lean();
+      assert.equal(stored?.isWXAuth, true);
+      assert.equal(stored?.wxUserInfo?.province, 'Guangdong');
+      assert.equal(stored?.unionid, `un_${mp.openid}`);
+      const later = await mp.login(false);
+      assert.equal(later.isWXAuth, true, 'a plain login keeps the stored profile');
+      assert.equal(later.userInfo.nickName, '微信用户');
+    });
+
+    it('refuses data whose openId differs from the session\'s', async () => {
+      const mp = new MiniProgram(app);
+      const res = record(await post(AUTH, { jscode: mp.loginCode(), ...mp.encrypt({ ...mp.profile(), openId: 'someone-else' }) }).expect(400));
+      assert.equal(res.body.code, 'OPENID_MISMATCH');
+      assert.equal(await app.mockContext().models.Account.User.countDocuments({ openId: mp.openid }), 0);
+    });
+
+    it('reused and invalid codes are 400 INVALID_CODE', async () => {
+      const mp = new MiniProgram(app);
+      const code = mp.loginCode();
+      await post(AUTH, { jscode: code }).expect(200);
+      const reused = record(await post(AUTH, { jscode: code }).expect(400));
+      assert.equal(reused.body.code, 'INVALID_CODE');
+      assert.match(reused.body.message, /40163/);
+      const invalid = record(await post(AUTH, { jscode: 'never-issued' }).expect(400));
+      assert.equal(invalid.body.code, 'INVALID_CODE');
+    });
+
+    it('WeChat down is 502, slow is 504 and the code is never retried, risk is 403, rate limit is 429', async function() {
+      this.timeout(10_000);
+      const mp = new MiniProgram(app);
+      wechat().inject({ path: '/sns/jscode2session', kind: 'http5xx', times: 1 });
+      assert.equal(record(await post(AUTH, { jscode: mp.loginCode() }).expect(502)).body.code, 'WECHAT_UNAVAILABLE');
+      wechat().resetCounts();
+      wechat().inject({ path: '/sns/jscode2session', kind: 'hang', times: 1 });
+      const started = Date.now();
+      assert.equal(record(await post(AUTH, { jscode: mp.loginCode() }).expect(504)).body.code, 'WECHAT_TIMEOUT');
+      assert.ok(Date.now() - started < app.config.wxmp.requestTimeoutMs + 1000);
+      assert.equal(wechat().count('/sns/jscode2session'), 1, 'login never retries a code after a timeout');
+      wechat().inject({ path: '/sns/jscode2session', kind: 'errcode', errcode: 45011, times: 1 });
+      assert.equal(record(await post(AUTH, { jscode: mp.loginCode() }).expect(429)).body.code, 'WECHAT_RATE_LIMITED');
+      const risky = new MiniProgram(app);
+      wechat().markRisky(risky.openid);
+      assert.equal(record(await post(AUTH, { jscode: risky.loginCode() }).expect(403)).body.code, 'WECHAT_RISK_BLOCKED');
+    });
+
+    it('two concurrent first logins of one openId leave exactly one user', async () => {
+      const mp = new MiniProgram(app);
+      const server = await listen(app);
+      try {
+        const results = await Promise.all(Array.from({ length: 8 }, () => fetch(`${server.url}${AUTH}`, {
+          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jscode: mp.loginCode() }),
+        }).then(async r => ({ status: r.status, body: await r.json() as { userInfo: { uid: string } } }))));
+        assert.deepEqual(results.map(r => r.status), Array(8).fill(200));
+        assert.equal(new Set(results.map(r => r.body.userInfo.uid)).size, 1);
+      } finally {
+        await server.close();
+      }
+      assert.equal(await app.mockContext().models.Account.User.countDocuments({ openId: mp.openid }), 1);
+    });
+  });
+
+  describe('undecryptable data is a 400 telling the client to log in again', () => {
+    const cases: [string, (mp: MiniProgram) => Record<string, string>, string][] = [
+      [ 'tampered encryptedData', mp => {
+        const enc = mp.encrypt(mp.profile());
+        const bytes = Buffer.from(enc.encryptedData, 'base64');
+        bytes[bytes.length - 1] ^= 0x55;
+        return { ...enc, encryptedData: bytes.toString('base64') };
+      }, 'DECRYPT_FAILED' ],
+      [ 'short encryptedData (not whole blocks)', mp => ({ ...mp.encrypt(mp.profile()), encryptedData: Buffer.alloc(10, 1).toString('base64') }), 'DECRYPT_FAILED' ],
+      [ 'garbage encryptedData', mp => ({ ...mp.encrypt(mp.profile()), encryptedData: crypto.randomBytes(64).toString('base64') }), 'DECRYPT_FAILED' ],
+      [ 'the wrong iv', mp => ({ ...mp.encrypt(mp.profile()), iv: crypto.randomBytes(16).toString('base64') }), 'DECRYPT_FAILED' ],
+      [ 'an iv of the wrong length', mp => ({ ...mp.encrypt(mp.profile()), iv: crypto.randomBytes(12).toString('base64') }), 'INVALID_PARAM' ],
+      [ 'a watermark of another appid', mp => encryptRaw(mp.sessionKey, JSON.stringify({ nickName: 'x', watermark: { appid: 'wxotherapp', timestamp: 1 } })), 'DECRYPT_FAILED' ],
+      [ 'no watermark', mp => encryptRaw(mp.sessionKey, JSON.stringify({ nickName: 'x' })), 'DECRYPT_FAILED' ],
+      [ 'plaintext that is not JSON', mp => encryptRaw(mp.sessionKey, 'hello world'), 'DECRYPT_FAILED' ],
+      [ 'data encrypted with another user\'s session key', mp => new MiniProgram(app).encrypt(mp.profile()), 'DECRYPT_FAILED' ],
+    ];
+    for (const [ label, build, code ] of cases) {
+      it(label, async () => {
+        const mp = new MiniProgram(app);
+        const res = record(await post(AUTH, { jscode: mp.loginCode(), ...build(mp) }).expect(400));
+        assert.equal(res.body.code, code);
+        if (code === 'DECRYPT_FAILED') assert.match(res.body.message, /log in again/);
+      });
+    }
+
+    it('rejects stale data when WXMP_DECRYPT_MAX_AGE is set', async () => {
+      mm(app.config.wxmp, 'decryptMaxAgeSeconds', 60);
+      const mp = new MiniProgram(app);
+      const stale = mp.encrypt(mp.profile(), Math.floor(Date.now() / 1000) - 3600);
+      assert.equal(record(await post(AUTH, { jscode: mp.loginCode(), ...stale }).expect(400)).body.code, 'DECRYPT_FAILED');
+      await post(AUTH, { jscode: mp.loginCode(), ...mp.encrypt(mp.profile()) }).expect(200);
+    });
+  });
+
+  describe('authenticated routes', () => {
+    it('bindPhone with the seed\'s { jscode, encryptedData, iv } sets telphone and upserts the basics user', async () => {
+      const mp = new MiniProgram(app);
+      const { token } = await mp.login(true);
+      const enc = mp.encrypt({ phoneNumber: '13800138000', purePhoneNumber: '13800138000', countryCode: '86' });
+      const res = record(await post(BIND, { jscode: mp.loginCode(), ...enc }, token).expect(200));
+      assert.deepEqual(res.body, { phone: '13800138000' });
+      const ctx = app.mockContext();
+      assert.equal((await ctx.models.Account.User.findOne({ openId: mp.openid }).lean())?.telphone, '13800138000');
+      const basic = await ctx.models.Basics.User.User.findOne({ phone: '13800138000' }).lean();
+      assert.equal(basic?.wx_unionid, `un_${mp.openid}`);
+      assert.equal(basic?.wx_UserInfo?.nickName, '微信用户');
+    });
+
+    it('bindPhone with WeChat\'s current { code } goes through getuserphonenumber', async () => {
+      const mp = new MiniProgram(app);
+      const { token } = await mp.login();
+      wechat().resetCounts();
+      const code = wechat().issuePhoneCode(mp.appid, '13900139000');
+      const res = record(await post(BIND, { code }, token).expect(200));
+      assert.deepEqual(res.body, { phone: '13900139000' });
+      assert.equal(wechat().count('/wxa/business/getuserphonenumber'), 1);
+      const reused = record(await post(BIND, { code }, token).expect(400));
+      assert.equal(reused.body.code, 'INVALID_CODE');
+      // Two users binding one phone share the one basics user.
+      const other = new MiniProgram(app);
+      const otherLogin = await other.login();
+      await post(BIND, { code: wechat().issuePhoneCode(mp.appid, '13900139000') }, otherLogin.token).expect(200);
+      assert.equal(await app.mockContext().models.Basics.User.User.countDocuments({ phone: '13900139000' }), 1);
+    });
+
+    it('bindPhone refuses a wx.login code of another user', async () => {
+      const mp = new MiniProgram(app);
+      const other = new MiniProgram(app);
+      const { token } = await mp.login();
+      const res = record(await post(BIND, { jscode: other.loginCode(), ...other.encrypt({ phoneNumber: '13800000000' }) }, token).expect(400));
+      assert.equal(res.body.code, 'OPENID_MISMATCH');
+    });
+
+    it('info returns the seed\'s shape for the token\'s own user only', async () => {
+      const a = new MiniProgram(app);
+      const b = new MiniProgram(app);
+      const la = await a.login(true);
+      await b.login();
+      const res = record(await get(INFO, la.token).expect(200));
+      assert.deepEqual(Object.keys(res.body).sort(), [ 'isWXAuth', 'userInfo' ]);
+      assert.equal(res.body.isWXAuth, true);
+      assert.deepEqual(res.body.userInfo, {
+        uid: la.userInfo.uid, telphone: null, _merchant: null, nickName: '微信用户',
+        avatarUrl: 'https://thirdwx.qlogo.cn/a.png', gender: 1, city: 'Shenzhen', province: 'Guangdong', country: 'China',
+      });
+    });
+
+    it('refreshToken re-reads the user (merchant included) and signs a fresh token', async () => {
+      const mp = new MiniProgram(app);
+      const { token, userInfo } = await mp.login();
+      const mid = new Types.ObjectId();
+      await app.mockContext().models.Account.User.updateOne({ _id: userInfo.uid }, { $set: { _merchant: { _id: mid, role: 'owner' } } });
+      await new Promise(r => setTimeout(r, 1100)); // a new iat
+      const res = record(await get(REFRESH, token).expect(200));
+      assert.notEqual(res.body.token, token);
+      const claims = jwt.verify(res.body.token, app.config.jwt.secret) as Record<string, unknown>;
+      assert.equal(claims.mid, mid.toString());
+      assert.equal(claims.role, 'owner');
+      assert.equal(res.body.userInfo._merchant._id, mid.toString());
+      await get(INFO, res.body.token).expect(200);
+    });
+
+    it('run returns the decrypted stepInfoList', async () => {
+      const mp = new MiniProgram(app);
+      const { token } = await mp.login();
+      const stepInfoList = [ { timestamp: 1700000000, step: 8000 }, { timestamp: 1700086400, step: 12000 } ];
+      const res = record(await post(RUN, { jscode: mp.loginCode(), ...mp.encrypt({ stepInfoList }) }, token).expect(200));
+      assert.deepEqual(res.body, { stepInfoList });
+    });
+
+    it('401 for missing, alg:none, wrong-key, expired, garbage and deleted-user tokens', async () => {
+      const mp = new MiniProgram(app);
+      const { token, userInfo } = await mp.login();
+      const claims = { uid: userInfo.uid, openId: mp.openid, isWXAuth: false, mid: null, role: null };
+      const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`;
+      const wrongKey = jwt.sign(claims, 'not-the-server-secret-not-the-server-secret');
+      const expired = jwt.sign({ ...claims, exp: Math.floor(Date.now() / 1000) - 10 }, app.config.jwt.secret);
+      const hs512 = jwt.sign(claims, app.config.jwt.secret, { algorithm: 'HS512' });
+      for (const [ label, auth, code ] of [
+        [ 'missing', undefined, 'UNAUTHORIZED' ],
+        [ 'alg none', none, 'UNAUTHORIZED' ],
+        [ 'wrong key', wrongKey, 'UNAUTHORIZED' ],
+        [ 'HS512 with the right key', hs512, 'UNAUTHORIZED' ],
+        [ 'expired', expired, 'TOKEN_EXPIRED' ],
+        [ 'garbage', 'abc.def.ghi', 'UNAUTHORIZED' ],
+      ] as const) {
+        const res = record(await get(INFO, auth).expect(401));
+        assert.equal(res.body.code, code, label);
+      }
+      await app.httpRequest().get(INFO).set('authorization', `Basic ${token}`).expect(401);
+      await app.mockContext().models.Account.User.deleteOne({ _id: userInfo.uid });
+      const deleted = record(await get(INFO, token).expect(401));
+      assert.equal(deleted.body.code, 'USER_NOT_FOUND');
+      assert.equal(record(await get(REFRESH, token).expect(401)).body.code, 'USER_NOT_FOUND');
+    });
+
+    it('503 while the database is down; nothing stored is lost', async function() {
+      this.timeout(20_000);
+      const mp = new MiniProgram(app);
+      const { token } = await mp.login(true);
+      await stopSandboxMongo();
+      try {
+        const res = record(await get(INFO, token).expect(503));
+        assert.equal(res.body.code, 'DB_UNAVAILABLE');
+      } finally {
+        await restartSandboxMongo();
+      }
+      const deadline = Date.now() + 10_000;
+      let status = 0;
+      while (Date.now() < deadline && status !== 200) {
+        status = (await get(INFO, token)).status;
+        if (status !== 200) await new Promise(r => setTimeout(r, 200));
+      }
+      assert.equal(status, 200);
+      assert.equal((await get(INFO, token)).body.userInfo.nickName, '微信用户');
+    });
+  });
+
+  describe('malformed requests are 4xx with a stable code, never 5xx, and change nothing', () => {
+    const table: [string, string, () => unknown, boolean][] = [
+      [ 'auth: empty body', AUTH, () => ({}), false ],
+      [ 'auth: jscode as object ($gt)', AUTH, () => ({ jscode: { $gt: '' } }), false ],
+      [ 'auth: jscode as number', AUTH, () => ({ jscode: 123 }), false ],
+      [ 'auth: jscode as array', AUTH, () => ({ jscode: [ 'a' ] }), false ],
+      [ 'auth: jscode empty', AUTH, () => ({ jscode: '' }), false ],
+      [ 'auth: jscode too long', AUTH, () => ({ jscode: 'a'.repeat(129) }), false ],
+      [ 'auth: jscode with spaces', AUTH, () => ({ jscode: 'a b' }), false ],
+      [ 'auth: encryptedData without iv', AUTH, () => ({ jscode: 'abc', encryptedData: 'AAAA' }), false ],
+      [ 'auth: iv without encryptedData', AUTH, () => ({ jscode: 'abc', iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }), false ],
+      [ 'auth: encryptedData not base64', AUTH, () => ({ jscode: 'abc', encryptedData: '!!!notbase64', iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }), false ],
+      [ 'auth: encryptedData as object', AUTH, () => ({ jscode: 'abc', encryptedData: { $ne: null }, iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }), false ],
+      [ 'auth: encryptedData too long', AUTH, () => ({ jscode: 'abc', encryptedData: 'A'.repeat(40000), iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }), false ],
+      [ 'auth: iv too short', AUTH, () => ({ jscode: 'abc', encryptedData: 'AAAA', iv: 'AAAA' }), false ],
+      [ 'auth: iv as number', AUTH, () => ({ jscode: 'abc', encryptedData: 'AAAA', iv: 7 }), false ],
+      [ 'auth: body is an array', AUTH, () => [ { jscode: 'abc' } ], false ],
+      [ 'auth: body is a JSON string', AUTH, () => '"jscode"', false ],
+      [ 'auth: invalid JSON', AUTH, () => '{"jscode":', false ],
+      [ 'bindPhone: no fields', BIND, () => ({}), true ],
+      [ 'bindPhone: code as object', BIND, () => ({ code: { $gt: '' } }), true ],
+      [ 'bindPhone: jscode without encryptedData', BIND, () => ({ jscode: 'abc' }), true ],
+      [ 'bindPhone: encryptedData/iv without jscode', BIND, () => ({ encryptedData: 'AAAA', iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }), true ],
+      [ 'bindPhone: code too long', BIND, () => ({ code: 'c'.repeat(200) }), true ],
+      [ 'run: no fields', RUN, () => ({}), true ],
+      [ 'run: jscode only', RUN, () => ({ jscode: 'abc' }), true ],
+      [ 'run: iv wrong type', RUN, () => ({ jscode: 'abc', encryptedData: 'AAAA', iv: true }), true ],
+      [ 'run: jscode with $where', RUN, () => ({ jscode: { $where: 'sleep(1000)' }, encryptedData: 'AAAA', iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }), true ],
+      [ 'bindPhone: no token at all', BIND, () => ({ code: 'abc' }), false ],
+    ];
+
+    it(`${table.length} malformed requests`, async () => {
+      assert.ok(table.length >= 25);
+      const mp = new MiniProgram(app);
+      const { token } = await mp.login(true);
+      const ctx = app.mockContext();
+      const before = JSON.stringify(await ctx.models.Account.User.find().lean());
+      for (const [ label, path, body, authed ] of table) {
+        const payload = body();
+        let req = app.httpRequest().post(path).set('content-type', 'application/json');
+        if (authed) req = req.set('authorization', `Bearer ${token}`);
+        const res = record(await req.send(typeof payload === 'string' ? payload : JSON.stringify(payload)));
+        assert.ok(res.status >= 400 && res.status < 500, `${label}: got ${res.status} ${res.text}`);
+        assert.equal(typeof res.body.code, 'string', `${label}: has a code`);
+        assert.equal(typeof res.body.message, 'string', `${label}: has a message`);
+      }
+      assert.equal(JSON.stringify(await ctx.models.Account.User.find().lean()), before, 'nothing stored changed');
+    });
+  });
+});
