@@ -1,0 +1,107 @@
+/**
+ * `npm run client -- [--base-url URL] [--wechat-url URL] [--appid APPID]`
+ *
+ * Plays a mini-program against a running server: gets codes and ciphertexts from the
+ * sandbox WeChat double (as wx.login / getUserProfile / getPhoneNumber / getWeRunData would),
+ * then walks login → bindPhone (both forms) → info → refreshToken → run, printing each
+ * request and a one-line result. Exits non-zero on the first failure.
+ */
+import crypto from 'node:crypto';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    'base-url': { type: 'string', default: 'http://127.0.0.1:7001' },
+    'wechat-url': { type: 'string', default: 'http://127.0.0.1:37018' },
+    appid: { type: 'string', default: 'wxsandbox0000000001' },
+  },
+});
+const baseUrl = String(values['base-url']).replace(/\/+$/, '');
+const wechatUrl = String(values['wechat-url']).replace(/\/+$/, '');
+const appid = String(values.appid);
+const openid = `o_client_${crypto.randomBytes(6).toString('hex')}`;
+
+type Json = Record<string, unknown>;
+
+class StepFailed extends Error {}
+
+async function call(method: 'GET' | 'POST', url: string, body?: Json, token?: string): Promise<{ status: number; body: Json }> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(url, { method, headers, body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(15_000) });
+  const text = await res.text();
+  let parsed: Json;
+  try {
+    parsed = JSON.parse(text) as Json;
+  } catch {
+    throw new StepFailed(`${method} ${url} answered ${res.status} with a non-JSON body: ${text.slice(0, 120)}`);
+  }
+  return { status: res.status, body: parsed };
+}
+
+/** The mini-program side: what the WeChat client library would hand the app. */
+const wx = {
+  login: async () => String((await call('POST', `${wechatUrl}/sandbox/login`, { appid, openid })).body.code),
+  encrypt: async (data: Json) => (await call('POST', `${wechatUrl}/sandbox/encrypt`, { appid, openid, data })).body as { encryptedData: string; iv: string },
+  phoneCode: async (phoneNumber: string) => String((await call('POST', `${wechatUrl}/sandbox/phone-code`, { appid, phoneNumber })).body.code),
+};
+
+async function step(name: string, method: 'GET' | 'POST', path: string, body: Json | undefined, token: string | undefined, check: (b: Json) => string): Promise<Json> {
+  process.stdout.write(`→ ${method} ${path}${body ? ` ${JSON.stringify(Object.keys(body))}` : ''}\n`);
+  const res = await call(method, `${baseUrl}${path}`, body, token);
+  if (res.status !== 200) throw new StepFailed(`${name}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+  const summary = check(res.body);
+  process.stdout.write(`  ✔ ${name}: ${summary}\n`);
+  return res.body;
+}
+
+function expect(cond: unknown, what: string): void {
+  if (!cond) throw new StepFailed(what);
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`client: server ${baseUrl}, WeChat double ${wechatUrl}, appid ${appid}, openid ${openid}\n`);
+  const plain = await step('login (jscode only)', 'POST', '/api/v1/mp/account/user/auth', { jscode: await wx.login() }, undefined, b => {
+    expect(typeof b.token === 'string' && b.isWXAuth === false, 'plain login should return a token and isWXAuth false');
+    return `uid ${(b.userInfo as Json).uid}, isWXAuth ${b.isWXAuth}`;
+  });
+  const profile = { openId: openid, nickName: '模拟用户', gender: 2, city: 'Hangzhou', province: 'Zhejiang', country: 'China', avatarUrl: 'https://example.invalid/a.png', language: 'zh_CN' };
+  const login = await step('login (with profile)', 'POST', '/api/v1/mp/account/user/auth', { jscode: await wx.login(), ...await wx.encrypt(profile) }, undefined, b => {
+    const info = b.userInfo as Json;
+    expect(b.isWXAuth === true && info.nickName === profile.nickName, 'profile login should store the profile');
+    expect(info.uid === (plain.userInfo as Json).uid, 'same openId should be the same user');
+    return `isWXAuth ${b.isWXAuth}, nickName ${info.nickName}`;
+  });
+  let token = String(login.token);
+  await step('bindPhone ({ code })', 'POST', '/api/v1/mp/account/user/bindPhone', { code: await wx.phoneCode('13800138000') }, token, b => {
+    expect(b.phone === '13800138000', 'bindPhone should return the phone');
+    return `phone ${b.phone}`;
+  });
+  await step('bindPhone ({ jscode, encryptedData, iv })', 'POST', '/api/v1/mp/account/user/bindPhone',
+    { jscode: await wx.login(), ...await wx.encrypt({ phoneNumber: '13900139000', purePhoneNumber: '13900139000', countryCode: '86' }) }, token, b => {
+      expect(b.phone === '13900139000', 'legacy bindPhone should return the phone');
+      return `phone ${b.phone}`;
+    });
+  await step('info', 'GET', '/api/v1/mp/account/user/info', undefined, token, b => {
+    const info = b.userInfo as Json;
+    expect(info.telphone === '13900139000' && info.nickName === profile.nickName, 'info should show the bound phone and profile');
+    return `telphone ${info.telphone}, city ${info.city}`;
+  });
+  const refreshed = await step('refreshToken', 'GET', '/api/v1/mp/account/refreshToken', undefined, token, b => {
+    expect(typeof b.token === 'string', 'refreshToken should return a token');
+    return 'new token issued';
+  });
+  token = String(refreshed.token);
+  const stepInfoList = [ { timestamp: Math.floor(Date.now() / 1000) - 86400, step: 6543 }, { timestamp: Math.floor(Date.now() / 1000), step: 10001 } ];
+  await step('run', 'POST', '/api/v1/mp/account/user/run', { jscode: await wx.login(), ...await wx.encrypt({ stepInfoList }) }, token, b => {
+    const list = b.stepInfoList as Json[];
+    expect(Array.isArray(list) && list.length === 2 && list[1].step === 10001, 'run should return the steps');
+    return `${list.length} days, last ${list[1].step} steps`;
+  });
+  process.stdout.write('client: all steps passed\n');
+}
+
+main().catch(err => {
+  process.stderr.write(`client: FAILED: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
