@@ -1,11 +1,17 @@
 import type { Application, IBoot } from 'egg';
 
+/** How long a stopping worker waits for requests in flight (egg-cluster kills it after 5 s). */
+const DRAIN_MS = 4000;
+
 export default class AppBootHook implements IBoot {
-  constructor(private readonly app: Application) {}
+  constructor(private readonly app: Application) {
+    app.requestsInFlight = 0;
+  }
 
   configWillLoad(): void {
-    // Outermost, so body-parser errors and 404s are answered as JSON too.
-    this.app.config.coreMiddleware.unshift('errorHandler');
+    // Outermost: every request gets an id first, then every failure (body-parser errors
+    // and 404s included) is answered as JSON.
+    this.app.config.coreMiddleware.unshift('requestId', 'errorHandler');
   }
 
   async didReady(): Promise<void> {
@@ -17,5 +23,13 @@ export default class AppBootHook implements IBoot {
     ctx.service.wxminiprogram.auth.checkToken().catch((err: unknown) => {
       ctx.logger.error(err instanceof Error ? err : new Error(String(err)));
     });
+  }
+
+  async beforeClose(): Promise<void> {
+    // Graceful stop: let the requests already being served finish.
+    const deadline = Date.now() + DRAIN_MS;
+    while (this.app.requestsInFlight > 0 && Date.now() < deadline) {
+      await new Promise(resolve => setTimeout(resolve, 50));
+    }
   }
 }

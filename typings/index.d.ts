@@ -7,10 +7,16 @@ declare module 'egg' {
     wxToken?: string;
     /** When the mounted token was fetched and when it expires. */
     wxTokenInfo?: MountedToken;
+    /** Requests being served by this worker (a graceful stop waits for them). */
+    requestsInFlight: number;
   }
 
   interface Context {
     /** The authenticated user's id, set by the jwtAuth middleware (the seed's `ctx.uid`). */
     uid?: string;
+    /** Read by egg's context logger: its traceId is printed in every log line of the request. */
+    tracer?: { traceId: string };
+    /** Read by egg's context logger: printed in every log line of the request. */
+    userId?: string;
   }
 }

@@ -13,6 +13,7 @@ export default () => async function jwtAuth(ctx: Context, next: () => Promise<vo
   if (!match) throw new UnauthorizedError('Missing bearer token: send Authorization: Bearer <token>');
   const claims = ctx.service.account.jwt.verify(match[1]);
   ctx.uid = claims.uid;
+  ctx.userId = claims.uid; // printed in this request's log lines
   ctx.state.user = claims;
   await next();
 };

@@ -13,6 +13,8 @@ export default (app: Application) => {
   router.get('getUserInfo', '/api/v1/mp/account/user/info', jwt, user.show);
   // 刷新token
   router.get('refreshToken', '/api/v1/mp/account/refreshToken', jwt, user.refreshToken);
+  // 检查token (no database: the token's own claims)
+  router.get('session', '/api/v1/mp/account/session', jwt, user.session);
   // 微信运动步数 (the seed's getRun had no route)
   router.post('wxmpRun', '/api/v1/mp/account/user/run', jwt, user.run);
 };

@@ -28,6 +28,14 @@ export default class UserController extends BaseController {
     this.ctx.body = await this.SERVICE.bindPhone(this.withoutEmpty({ code, js_code, encryptedData, iv }), this.uid);
   }
 
+  /**
+   * GET /api/v1/mp/account/session: the verified token's claims, without touching the
+   * database: lets a client check its token, and is the benchmark's framework ceiling.
+   */
+  async session(): Promise<void> {
+    this.ctx.body = this.ctx.state.user;
+  }
+
   /** GET /api/v1/mp/account/user/info: the caller's own profile. */
   async show(): Promise<void> {
     const { isWXAuth, userInfo } = await this.SERVICE.profile(this.uid);

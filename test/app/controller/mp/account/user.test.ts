@@ -236,6 +236,16 @@ describe('test/app/controller/mp/account/user.test.ts', () => {
       await get(INFO, res.body.token).expect(200);
     });
 
+    it('session returns the token\'s claims without a database read', async () => {
+      const mp = new MiniProgram(app);
+      const { token, userInfo } = await mp.login();
+      const res = record(await get('/api/v1/mp/account/session', token).expect(200));
+      assert.equal(res.body.uid, userInfo.uid);
+      assert.equal(res.body.openId, mp.openid);
+      assert.equal(typeof res.body.exp, 'number');
+      await get('/api/v1/mp/account/session').expect(401);
+    });
+
     it('run returns the decrypted stepInfoList', async () => {
       const mp = new MiniProgram(app);
       const { token } = await mp.login();
