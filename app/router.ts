@@ -1,9 +1,11 @@
 import type { Application } from 'egg';
+import docsRoutes from './router/docs';
 import healthRoutes from './router/health';
 import mpAccountRoutes from './router/mp/account';
 
 /** Only loads the route files under app/router/. */
 export default (app: Application) => {
   healthRoutes(app);
+  docsRoutes(app);
   mpAccountRoutes(app);
 };

@@ -1,0 +1,7 @@
+import type { Application } from 'egg';
+
+export default (app: Application) => {
+  const { router, controller } = app;
+  router.get('openapi', '/openapi.json', controller.docs.spec);
+  router.get('docs', '/docs', controller.docs.page);
+};
