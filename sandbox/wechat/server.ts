@@ -344,7 +344,11 @@ export class WeChatDouble {
     const body = raw ? JSON.parse(raw) as Record<string, unknown> : {};
     const appid = String(body.appid ?? DEFAULT_APPS[0].appid);
     switch (`${method} ${path}`) {
-      case 'POST /sandbox/login': return { code: this.issueLoginCode(appid, String(body.openid)) };
+      case 'POST /sandbox/login': {
+        const count = Math.min(Number(body.count ?? 1) || 1, 100_000);
+        const codes = Array.from({ length: count }, () => this.issueLoginCode(appid, String(body.openid)));
+        return count === 1 && body.count === undefined ? { code: codes[0] } : { codes };
+      }
       case 'POST /sandbox/phone-code': return { code: this.issuePhoneCode(appid, String(body.phoneNumber), String(body.countryCode ?? '86')) };
       case 'POST /sandbox/encrypt': return this.encryptFor(appid, String(body.openid), (body.data ?? {}) as Record<string, unknown>);
       case 'POST /sandbox/faults': this.inject(body as unknown as Fault); return { ok: true };
