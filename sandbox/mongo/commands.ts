@@ -39,6 +39,29 @@ function takeBatch(docs: Document[], max: number): Document[] {
   return batch;
 }
 
+/**
+ * Inclusion projections of top-level fields (`{ a: 1, b: 1, _id: 0 }`), the shape drivers
+ * and Mongoose send on hot paths, without building a mingo query; undefined for anything
+ * else. Fields keep the document's order, as mongod returns them.
+ */
+function simpleProjection(docs: Document[], projection?: Document): Document[] | undefined {
+  if (!projection || !Object.keys(projection).length) return docs;
+  const include = new Set<string>();
+  let keepId = true;
+  for (const [ field, value ] of Object.entries(projection)) {
+    if (field === '_id' && (value === 0 || value === false)) keepId = false;
+    else if ((value === 1 || value === true) && !field.includes('.') && !field.startsWith('$')) include.add(field);
+    else return undefined;
+  }
+  return docs.map(doc => {
+    const out: Document = {};
+    for (const key of Object.keys(doc)) {
+      if (key === '_id' ? keepId : include.has(key)) out[key] = doc[key];
+    }
+    return out;
+  });
+}
+
 function str(body: Document, field: string): string {
   const v = body[field];
   if (typeof v !== 'string' || !v) throw errors.typeMismatch(`BSON field '${field}' is the wrong type '${typeof v}', expected type 'string'`);
@@ -296,7 +319,13 @@ export class CommandHandler {
   /** Documents matching `filter`, sorted, skipped, limited and projected. */
   private query(coll: Collection | undefined, filter: Document, opts: { sort?: Document; skip?: number; limit?: number; projection?: Document }): Document[] {
     if (!coll) return [];
-    const source = coll.candidatesFor(filter) ?? coll.all();
+    const candidates = coll.candidatesFor(filter);
+    if (candidates && Object.keys(filter).length === 1 && !opts.skip) {
+      // A lone equality answered by an exact index lookup: the candidates match as they are.
+      const simple = simpleProjection(candidates, opts.projection);
+      if (simple) return simple;
+    }
+    const source = candidates ?? coll.all();
     return guard(() => {
       const projection = opts.projection && Object.keys(opts.projection).length ? opts.projection : undefined;
       let cursor = mingoFind(source, filter, projection);
