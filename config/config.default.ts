@@ -70,6 +70,10 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
 
   config.cluster = { listen: { port: envInt('PORT', 7001), hostname: '' } };
 
+  // Egg's default is <root>/logs/<name> (prod: ~/logs/<name>).
+  const logDir = env('LOG_DIR');
+  if (logDir) config.logger = { dir: logDir };
+
   // The JSON API authenticates with bearer JWTs, not cookies, so CSRF tokens do not apply.
   config.security = { csrf: { enable: false } };
 

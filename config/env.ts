@@ -12,6 +12,7 @@ export type EnvName =
   | 'JWT_SECRET'
   | 'JWT_EXPIRES_IN'
   | 'EGG_KEYS'
+  | 'LOG_DIR'
   | 'PORT'
   | 'WORKERS';
 

@@ -1,5 +1,5 @@
 /**
- * `npm run sandbox -- [--mongo-port <port> [--dbpath <dir>] [--ttl-monitor-ms <ms>]] [--wechat-port <port>]`
+ * `npm run sandbox -- [--mongo-port <port> [--dbpath <dir>] [--flush-ms <ms>] [--ttl-monitor-ms <ms>]] [--wechat-port <port>]`
  * Runs the stand-ins in the foreground until SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
       'mongo-port': { type: 'string' },
       dbpath: { type: 'string' },
       'ttl-monitor-ms': { type: 'string' },
+      'flush-ms': { type: 'string' },
       'wechat-port': { type: 'string' },
     },
   });
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
   const mongoPort = intOption(values['mongo-port'], 'mongo-port');
   const wechatPort = intOption(values['wechat-port'], 'wechat-port');
   if (mongoPort === undefined && wechatPort === undefined) {
-    process.stderr.write('usage: npm run sandbox -- [--mongo-port <port> [--dbpath <dir>] [--ttl-monitor-ms <ms>]] [--wechat-port <port>]\n');
+    process.stderr.write('usage: npm run sandbox -- [--mongo-port <port> [--dbpath <dir>] [--flush-ms <ms>] [--ttl-monitor-ms <ms>]] [--wechat-port <port>]\n');
     process.exit(2);
   }
   if (mongoPort !== undefined) {
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
       port: mongoPort,
       dbpath: values.dbpath,
       ttlMonitorMs: intOption(values['ttl-monitor-ms'], 'ttl-monitor-ms'),
+      flushMs: intOption(values['flush-ms'], 'flush-ms'),
       log: line => process.stderr.write(`${line}\n`),
     });
     running.push(mongo);

@@ -16,7 +16,10 @@ export interface MongoSandboxOptions {
   dbpath?: string;
   /** How often the TTL monitor runs (mongod: 60 s). */
   ttlMonitorMs?: number;
-  /** How often a dirty store is written to disk (bounds what a kill -9 can lose). */
+  /**
+   * How often a dirty store is written to disk (bounds what a kill -9 can lose); 0 writes
+   * it before every reply, so an acknowledged write survives a kill -9 (like `j: true`).
+   */
   flushMs?: number;
   /** How long an idle cursor lives (mongod: 10 minutes). */
   cursorTimeoutMs?: number;
@@ -41,6 +44,7 @@ export async function startMongoSandbox(options: MongoSandboxOptions = {}): Prom
   const log = options.log ?? (() => undefined);
   const sockets = new Set<net.Socket>();
   let nextConnectionId = 1;
+  const syncFlush = !!options.dbpath && options.flushMs === 0;
 
   const server = net.createServer(socket => {
     const connectionId = nextConnectionId++;
@@ -60,6 +64,7 @@ export async function startMongoSandbox(options: MongoSandboxOptions = {}): Prom
               ? err.toReply()
               : { ok: 0, errmsg: (err as Error).message, code: 1, codeName: 'InternalError' };
           }
+          if (syncFlush) storage.flush();
           if (!req.moreToCome) socket.write(encodeReply(req, reply));
         }
       } catch (err) {
@@ -87,7 +92,7 @@ export async function startMongoSandbox(options: MongoSandboxOptions = {}): Prom
     setInterval(() => storage.expire(), options.ttlMonitorMs ?? 60_000),
     setInterval(() => handler.reapCursors(), 30_000),
   ];
-  if (options.dbpath) timers.push(setInterval(() => storage.flush(), options.flushMs ?? 200));
+  if (options.dbpath && !syncFlush) timers.push(setInterval(() => storage.flush(), options.flushMs ?? 200));
   timers.forEach(t => t.unref());
 
   const port = (server.address() as net.AddressInfo).port;

@@ -354,6 +354,7 @@ export class WeChatDouble {
       case 'POST /sandbox/faults': this.inject(body as unknown as Fault); return { ok: true };
       case 'DELETE /sandbox/faults': this.clearFaults(); return { ok: true };
       case 'GET /sandbox/stats': return { calls: this.calls };
+      case 'POST /sandbox/check-token': return { valid: this.isValidToken(String(body.token)) };
       default: return { error: `unknown control ${method} ${path}` };
     }
   }

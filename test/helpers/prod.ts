@@ -24,11 +24,12 @@ export interface ProdApp {
 }
 
 /** Starts the compiled build (dist/) with egg-scripts, as `npm start` does, and waits until it serves. */
-export async function startProd(opts: { title: string; port: number; workers: number; env: Record<string, string> }): Promise<ProdApp> {
+export async function startProd(opts: { title: string; port: number; workers: number; env: Record<string, string>; logDir?: string }): Promise<ProdApp> {
   const eggScripts = path.join(ROOT, 'node_modules', '.bin', 'egg-scripts');
-  await run(eggScripts, [ 'start', '--daemon', `--title=${opts.title}`, '--env=prod', `--port=${opts.port}`, `--workers=${opts.workers}`, 'dist' ], {
+  const logArgs = opts.logDir ? [ `--stdout=${opts.logDir}/master-stdout.log`, `--stderr=${opts.logDir}/master-stderr.log` ] : [];
+  await run(eggScripts, [ 'start', '--daemon', `--title=${opts.title}`, '--env=prod', `--port=${opts.port}`, `--workers=${opts.workers}`, ...logArgs, 'dist' ], {
     cwd: ROOT,
-    env: { ...process.env, ...opts.env },
+    env: { ...process.env, ...opts.env, ...(opts.logDir ? { LOG_DIR: opts.logDir } : {}) },
     timeout: 120_000,
   });
   return {

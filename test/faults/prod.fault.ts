@@ -1,0 +1,328 @@
+/**
+ * `npm run test:faults`: the production build (2 workers) under a steady load while WeChat
+ * goes down, slow and garbled, MongoDB is killed -9 and restarted, and a worker is killed.
+ * Asserts no request hangs, errors are the documented ones, acknowledged writes survive,
+ * the token is never replaced by an error, service recovers, and no secret is logged.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MongoClient } from 'mongodb';
+import { openapiDocument } from '../../app/lib/openapi';
+import { spawnSandbox, waitExit, type SandboxProcess } from '../helpers/process';
+import { freePort, ROOT, startProd, workerMemory, type ProdApp } from '../helpers/prod';
+
+const APPID = 'wxsandbox0000000001';
+const SECRET = 'sandbox-app-secret';
+const JWT_SECRET = 'fault-suite-jwt-secret-0123456789abcdef0123';
+const TITLE = 'wxmp-faults';
+const CLIENT_TIMEOUT_MS = 20_000;
+const VIRTUAL_USERS = 6;
+
+type Route = 'login' | 'info' | 'bindPhone';
+
+interface Outcome {
+  at: number;
+  /** The phase the request started in... */
+  phase: string;
+  /** ...and the one it ended in (0 status and no end: still in flight). */
+  endPhase?: string;
+  route: Route;
+  status: number;
+  code?: string;
+  /** A transport failure (connection reset...) instead of an HTTP answer. */
+  transport?: string;
+  hung?: boolean;
+}
+
+const PATHS: Record<Route, [string, 'get' | 'post']> = {
+  login: [ '/api/v1/mp/account/user/auth', 'post' ],
+  info: [ '/api/v1/mp/account/user/info', 'get' ],
+  bindPhone: [ '/api/v1/mp/account/user/bindPhone', 'post' ],
+};
+
+const DOCUMENTED_CODES = new Set([
+  'INVALID_PARAM', 'INVALID_BODY', 'DECRYPT_FAILED', 'OPENID_MISMATCH', 'INVALID_CODE', 'UNAUTHORIZED', 'TOKEN_EXPIRED',
+  'USER_NOT_FOUND', 'WECHAT_RISK_BLOCKED', 'NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'WECHAT_RATE_LIMITED', 'WECHAT_UNAVAILABLE',
+  'WECHAT_ERROR', 'DB_UNAVAILABLE', 'WECHAT_TOKEN_UNAVAILABLE', 'WECHAT_TIMEOUT',
+]);
+
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+
+async function postJson<T>(url: string, body: unknown): Promise<T> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return await res.json() as T;
+}
+
+class Load {
+  readonly outcomes: Outcome[] = [];
+  /** openid -> uid, for every login answered 200 */
+  readonly ackedUsers = new Map<string, string>();
+  /** openid -> the phone of the last bindPhone answered 200, or null when a later one was not acknowledged */
+  readonly ackedPhones = new Map<string, string | null>();
+  phase = 'baseline';
+  private running = true;
+  private loops: Promise<void>[] = [];
+  private phoneSeq = 0;
+
+  constructor(private readonly base: string, private readonly wechat: string) {}
+
+  start(): void {
+    this.loops = Array.from({ length: VIRTUAL_USERS }, (_, i) => this.user(`o_fault_vu${i}`));
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+
+  private async call(route: Route, init: { body?: unknown; token?: string }): Promise<{ status: number; body: Record<string, unknown> } | undefined> {
+    const [ p, method ] = PATHS[route];
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (init.token) headers.authorization = `Bearer ${init.token}`;
+    const outcome: Outcome = { at: Date.now(), phase: this.phase, route, status: 0 };
+    this.outcomes.push(outcome);
+    try {
+      const res = await fetch(`${this.base}${p}`, {
+        method: method.toUpperCase(), headers, body: init.body ? JSON.stringify(init.body) : undefined,
+        signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
+      });
+      const text = await res.text();
+      outcome.status = res.status;
+      const body = JSON.parse(text) as Record<string, unknown>;
+      if (res.status !== 200) outcome.code = String(body.code);
+      return { status: res.status, body };
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string } };
+      if (e.name === 'TimeoutError') outcome.hung = true;
+      else outcome.transport = e.cause?.code ?? e.message;
+      return undefined;
+    } finally {
+      outcome.endPhase = this.phase;
+    }
+  }
+
+  private async user(openid: string): Promise<void> {
+    let token: string | undefined;
+    while (this.running) {
+      const { code } = await postJson<{ code: string }>(`${this.wechat}/sandbox/login`, { appid: APPID, openid });
+      const login = await this.call('login', { body: { jscode: code } });
+      if (login?.status === 200) {
+        token = String(login.body.token);
+        this.ackedUsers.set(openid, String((login.body.userInfo as Record<string, unknown>).uid));
+      }
+      if (!token) {
+        await sleep(100);
+        continue;
+      }
+      await this.call('info', { token });
+      const phone = `139${String(++this.phoneSeq).padStart(8, '0')}`;
+      const { code: phoneCode } = await postJson<{ code: string }>(`${this.wechat}/sandbox/phone-code`, { appid: APPID, phoneNumber: phone });
+      const bind = await this.call('bindPhone', { body: { code: phoneCode }, token });
+      this.ackedPhones.set(openid, bind?.status === 200 ? phone : null);
+      await sleep(20);
+    }
+  }
+
+  /** Completed requests that started in `phase`. */
+  inPhase(phase: string): Outcome[] {
+    return this.outcomes.filter(o => o.phase === phase && o.endPhase !== undefined);
+  }
+}
+
+describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', function() {
+  this.timeout(240_000);
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wxmp-faults-logs-'));
+  const dbpath = fs.mkdtempSync(path.join(os.tmpdir(), 'wxmp-faults-db-'));
+  let mongoPort: number;
+  let mongo: SandboxProcess;
+  let wechat: SandboxProcess;
+  let app: ProdApp;
+  let load: Load;
+  let db: MongoClient;
+
+  const startMongo = () => spawnSandbox([ '--mongo-port', String(mongoPort), '--dbpath', dbpath, '--flush-ms', '0' ], [ 'mongo' ]);
+  const fault = (body: object) => postJson(`${wechat.urls.wechat}/sandbox/faults`, body);
+  const clearFaults = () => fetch(`${wechat.urls.wechat}/sandbox/faults`, { method: 'DELETE' });
+
+  /** Runs the load through a fault for `ms`, then waits until every route answers 200 again. */
+  async function phase(name: string, ms: number, begin: () => Promise<unknown>, end: () => Promise<unknown>): Promise<number> {
+    load.phase = name;
+    await begin();
+    await sleep(ms);
+    await end();
+    load.phase = `${name}:recovery`;
+    const endedAt = Date.now();
+    for (;;) {
+      const recent = load.outcomes.filter(o => o.at > endedAt + 200);
+      const routes = new Set(recent.filter(o => o.status === 200).map(o => o.route));
+      if (routes.size === 3) break;
+      if (Date.now() - endedAt > 30_000) assert.fail(`${name}: no recovery within 30 s`);
+      await sleep(100);
+    }
+    const recoveredIn = Date.now() - endedAt;
+    process.stdout.write(`      ${name}: recovered ${recoveredIn} ms after the fault ended\n`);
+    return recoveredIn;
+  }
+
+  before(async () => {
+    execFileSync(process.execPath, [ 'scripts/build.js' ], { cwd: ROOT, stdio: 'ignore' });
+    mongoPort = await freePort();
+    mongo = await startMongo();
+    wechat = await spawnSandbox([ '--wechat-port', '0' ], [ 'wechat' ]);
+    app = await startProd({
+      title: TITLE,
+      port: await freePort(),
+      workers: 2,
+      logDir, // every log line of the run lands here and is scanned at the end
+      env: {
+        MONGODB_URI: `${mongo.urls.mongo}/wxmp_faults`,
+        WXMP_APPID: APPID,
+        WXMP_SECRET: SECRET,
+        WXMP_API_BASE: wechat.urls.wechat,
+        JWT_SECRET,
+      },
+    });
+    db = await MongoClient.connect(mongo.urls.mongo, { serverSelectionTimeoutMS: 10_000 });
+    load = new Load(app.baseUrl, wechat.urls.wechat);
+    load.start();
+    await sleep(3000);
+  });
+
+  after(async () => {
+    await load?.stop();
+    await db?.close(true);
+    await app?.stop().catch(() => undefined);
+    for (const p of [ mongo, wechat ]) {
+      if (p && p.child.exitCode === null) {
+        p.child.kill('SIGTERM');
+        await waitExit(p.child);
+      }
+    }
+    fs.rmSync(dbpath, { recursive: true, force: true });
+  });
+
+  it('serves everything under the baseline load', () => {
+    const base = load.inPhase('baseline');
+    assert.ok(base.length > 20, `enough traffic (${base.length})`);
+    assert.deepEqual(base.filter(o => o.status !== 200), []);
+  });
+
+  it('WeChat down (HTTP 502 everywhere, stored token deleted): logins fail as documented, the token stays mounted', async () => {
+    await phase('wechat-down', 3000, async () => {
+      await db.db('wxmp_faults').collection('third_tokens').deleteMany({});
+      await fault({ kind: 'http5xx' });
+    }, clearFaults);
+    const during = load.inPhase('wechat-down');
+    assert.ok(during.some(o => o.route === 'login' && o.code === 'WECHAT_UNAVAILABLE'));
+    assert.ok(during.filter(o => o.route === 'info').every(o => o.status === 200), 'info needs no WeChat');
+    const health = await (await fetch(`${app.baseUrl}/health`)).json() as Record<string, unknown>;
+    assert.equal(health.wxToken, 'mounted');
+  });
+
+  it('WeChat slow (7 s, past the 5 s timeout): 504s, no request hangs', async () => {
+    await phase('wechat-slow', 6000, () => fault({ kind: 'latency', ms: 7000 }), clearFaults);
+    const during = load.inPhase('wechat-slow');
+    assert.ok(during.some(o => o.code === 'WECHAT_TIMEOUT'));
+  });
+
+  it('WeChat answering garbage: 502s', async () => {
+    await phase('wechat-garbage', 3000, () => fault({ kind: 'garbage' }), clearFaults);
+    assert.ok(load.inPhase('wechat-garbage').some(o => o.code === 'WECHAT_UNAVAILABLE'));
+  });
+
+  it('MongoDB killed -9 and restarted: 503s while it is gone, no acknowledged write lost', async () => {
+    // Longer than the driver's 5 s server selection, so requests waiting on it fail as 503.
+    await phase('mongo-killed', 6000, async () => {
+      mongo.child.kill('SIGKILL');
+      await waitExit(mongo.child);
+    }, async () => {
+      mongo = await startMongo();
+    });
+    const during = load.inPhase('mongo-killed');
+    assert.ok(during.some(o => o.code === 'DB_UNAVAILABLE'), 'the outage was visible as 503 DB_UNAVAILABLE');
+  });
+
+  it('a worker killed -9: the other keeps serving, the master replaces it', async () => {
+    const before = await workerMemory(TITLE);
+    assert.equal(before.length, 2);
+    await phase('worker-killed', 4000, async () => {
+      process.kill(before[0].pid, 'SIGKILL');
+    }, async () => undefined);
+    const dropped = load.outcomes.filter(o => o.transport && o.endPhase?.startsWith('worker-killed'));
+    assert.ok(dropped.length <= VIRTUAL_USERS, `only requests in flight on the killed worker were dropped (${dropped.length})`);
+    let after: { pid: number }[] = [];
+    for (let i = 0; i < 100 && after.length < 2; i++) {
+      await sleep(200);
+      after = await workerMemory(TITLE);
+    }
+    assert.equal(after.length, 2, 'the master started a replacement worker');
+  });
+
+  it('across every phase: nothing hung, every error was a documented one', () => {
+    const hung = load.outcomes.filter(o => o.hung);
+    assert.deepEqual(hung, [], 'no request outlived its client timeout');
+    for (const o of load.outcomes.filter(x => x.status && x.status !== 200)) {
+      const [ p, method ] = PATHS[o.route];
+      const documented = (openapiDocument.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>)[p][method].responses;
+      assert.ok(documented[String(o.status)], `${o.route} ${o.status} in ${o.phase} is documented`);
+      assert.ok(o.code && DOCUMENTED_CODES.has(o.code), `${o.route} ${o.status} ${o.code} in ${o.phase} has a documented code`);
+    }
+    const transport = load.outcomes.filter(o => o.transport);
+    assert.ok(transport.every(o => o.endPhase?.startsWith('worker-killed')), `connection failures only when a worker died: ${JSON.stringify(transport.slice(0, 3))}`);
+    const byStatus: Record<string, number> = {};
+    const completed = load.outcomes.filter(o => o.endPhase !== undefined);
+    for (const o of completed) {
+      const key = o.code ?? String(o.status || o.transport);
+      byStatus[key] = (byStatus[key] ?? 0) + 1;
+    }
+    process.stdout.write(`      ${completed.length} requests: ${JSON.stringify(byStatus)}\n`);
+  });
+
+  it('every acknowledged write is stored; the token is a real one', async () => {
+    await load.stop();
+    const users = db.db('wxmp_faults').collection('users');
+    for (const [ openid, uid ] of load.ackedUsers) {
+      const user = await users.findOne({ openId: openid });
+      assert.equal(user?._id.toString(), uid, `user ${openid} acknowledged at login is stored`);
+      const phone = load.ackedPhones.get(openid);
+      if (phone) assert.equal(user?.telphone, phone, `${openid}'s last acknowledged phone is stored`);
+    }
+    const tokens = await db.db('wxmp_faults').collection('third_tokens').find().toArray();
+    for (const t of tokens) {
+      const { valid } = await postJson<{ valid: boolean }>(`${wechat.urls.wechat}/sandbox/check-token`, { token: t.access_token });
+      assert.ok(valid, 'the stored token is one WeChat issued, never an error');
+    }
+  });
+
+  it('npm stop lets requests in flight finish', async () => {
+    await fault({ path: '/sns/jscode2session', kind: 'latency', ms: 1500 });
+    const inFlight = Array.from({ length: 4 }, async (_, i) => {
+      const { code } = await postJson<{ code: string }>(`${wechat.urls.wechat}/sandbox/login`, { appid: APPID, openid: `o_drain_${i}` });
+      const res = await fetch(`${app.baseUrl}/api/v1/mp/account/user/auth`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jscode: code }),
+      });
+      return res.status;
+    });
+    await sleep(500);
+    const stopped = app.stop();
+    assert.deepEqual(await Promise.all(inFlight), [ 200, 200, 200, 200 ]);
+    await stopped;
+    await clearFaults();
+  });
+
+  it('no secret in any log line', async () => {
+    const logs = logDir;
+    const files: string[] = [];
+    const walk = (dir: string) => fs.readdirSync(dir, { withFileTypes: true }).forEach(e => (e.isDirectory() ? walk(path.join(dir, e.name)) : files.push(path.join(dir, e.name))));
+    walk(logs);
+    assert.ok(files.length > 0, 'the app wrote logs');
+    for (const f of files) {
+      const text = fs.readFileSync(f, 'utf8');
+      for (const s of [ SECRET, JWT_SECRET ]) assert.ok(!text.includes(s), `a secret appears in ${f}`);
+      assert.doesNotMatch(text, /session_key/, `a session_key field appears in ${f}`);
+    }
+  });
+});
