@@ -29,6 +29,20 @@ function errorResponses(...statuses: number[]): Record<string, unknown> {
 
 const bearer = [ { bearerAuth: [] } ];
 
+const USER_INFO_REQUIRED = [ 'uid', 'telphone', '_merchant' ];
+/** `userInfo` as info/refreshToken return it; login's adds the stored `language`. */
+const PROFILE_USER_INFO: Record<string, Schema> = {
+  uid: { type: 'string' },
+  telphone: nullable('string'),
+  _merchant: { oneOf: [ ref('Merchant'), { type: 'null' } ] },
+  nickName: { type: 'string' },
+  avatarUrl: { type: 'string' },
+  gender: { type: 'integer' },
+  city: { type: 'string' },
+  province: { type: 'string' },
+  country: { type: 'string' },
+};
+
 export const openapiDocument = {
   openapi: '3.1.0',
   info: {
@@ -67,35 +81,14 @@ export const openapiDocument = {
       },
       LoginUserInfo: {
         type: 'object',
-        required: [ 'uid', 'telphone', '_merchant' ],
-        properties: {
-          uid: { type: 'string' },
-          telphone: nullable('string'),
-          _merchant: { oneOf: [ ref('Merchant'), { type: 'null' } ] },
-          nickName: { type: 'string' },
-          avatarUrl: { type: 'string' },
-          gender: { type: 'integer' },
-          city: { type: 'string' },
-          province: { type: 'string' },
-          country: { type: 'string' },
-          language: { type: 'string' },
-        },
+        required: USER_INFO_REQUIRED,
+        properties: { ...PROFILE_USER_INFO, language: { type: 'string' } },
       },
       ProfileUserInfo: {
         type: 'object',
-        required: [ 'uid', 'telphone', '_merchant' ],
+        required: USER_INFO_REQUIRED,
         additionalProperties: false,
-        properties: {
-          uid: { type: 'string' },
-          telphone: nullable('string'),
-          _merchant: { oneOf: [ ref('Merchant'), { type: 'null' } ] },
-          nickName: { type: 'string' },
-          avatarUrl: { type: 'string' },
-          gender: { type: 'integer' },
-          city: { type: 'string' },
-          province: { type: 'string' },
-          country: { type: 'string' },
-        },
+        properties: PROFILE_USER_INFO,
       },
       LoginResponse: {
         type: 'object',

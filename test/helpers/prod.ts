@@ -2,8 +2,9 @@ import { execFile } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { ROOT } from './process';
 
-export const ROOT = path.resolve(__dirname, '../..');
+export { ROOT };
 const run = promisify(execFile);
 
 export async function freePort(): Promise<number> {

@@ -32,18 +32,12 @@ export interface BindPhoneInput {
 /** `userInfo` in the login answer: the stored profile plus the seed's extra fields. */
 export type LoginUserInfo = IWxUserInfo & { telphone: string | null; uid: string; _merchant: IMerchantRef | null };
 
-/** `userInfo` in the info and refreshToken answers (the seed's `show`). */
-export interface ProfileUserInfo {
+/** `userInfo` in the info and refreshToken answers (the seed's `show`: the profile without `language`). */
+export type ProfileUserInfo = Omit<IWxUserInfo, 'language'> & {
   uid: string;
   telphone: string | null;
   _merchant: IMerchantRef | null;
-  nickName?: string;
-  avatarUrl?: string;
-  gender?: number;
-  city?: string;
-  province?: string;
-  country?: string;
-}
+};
 
 export interface SessionAnswer<U> {
   token: string;
