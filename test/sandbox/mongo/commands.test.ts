@@ -158,6 +158,27 @@ describe('test/sandbox/mongo/commands.test.ts (official mongodb driver)', () => 
     assert.equal(viaDriver[0].i, 249);
   });
 
+  it('caps a batch at 16 MiB and expires idle cursors', async () => {
+    const big = 'x'.repeat(1024 * 1024);
+    await db.collection('big').insertMany(Array.from({ length: 20 }, (_, i) => ({ i, big })));
+    const first = await db.command({ find: 'big', filter: {} }, { promoteLongs: false });
+    const n = first.cursor.firstBatch.length;
+    assert.ok(n >= 15 && n < 20, `first batch stops near 16 MiB (${n} documents of 1 MiB)`);
+    assert.ok(!first.cursor.id.isZero());
+    const short = await startMongoSandbox({ port: 0, cursorTimeoutMs: 20 });
+    try {
+      const ctx = { db: 'expiry', connectionId: 0 };
+      short.handler.run('insert', { insert: 'c', documents: Array.from({ length: 5 }, (_, i) => ({ _id: i })) }, ctx);
+      const reply = short.handler.run('find', { find: 'c', filter: {}, batchSize: 2 }, ctx);
+      assert.equal(short.handler.openCursorCount, 1);
+      await new Promise(r => setTimeout(r, 40));
+      assert.equal(short.handler.reapCursors(), 1);
+      assert.throws(() => short.handler.run('getMore', { getMore: reply.cursor.id, collection: 'c' }, ctx), /cursor id \d+ not found/);
+    } finally {
+      await short.stop();
+    }
+  });
+
   it('closes a connection\'s cursors when it disconnects', async () => {
     await db.collection('c').insertMany(Array.from({ length: 30 }, (_, i) => ({ i })));
     const other = await MongoClient.connect(sandbox.uri, { maxPoolSize: 1 });
