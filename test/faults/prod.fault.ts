@@ -204,10 +204,30 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
     fs.rmSync(dbpath, { recursive: true, force: true });
   });
 
-  it('serves everything under the baseline load', () => {
+  it('npm start without the production environment exits 1, naming each missing variable', () => {
+    const env = { ...process.env };
+    for (const name of [ 'MONGODB_URI', 'WXMP_APPID', 'WXMP_SECRET', 'JWT_SECRET' ]) delete env[name];
+    let failure: { status?: number; stderr?: Buffer } | undefined;
+    try {
+      execFileSync(process.execPath, [ 'scripts/check-env.js' ], { cwd: ROOT, env, stdio: 'pipe' });
+    } catch (err) {
+      failure = err as { status?: number; stderr?: Buffer };
+    }
+    assert.equal(failure?.status, 1);
+    assert.deepEqual(String(failure?.stderr).trim().split('\n'), [
+      'missing environment variable MONGODB_URI',
+      'missing environment variable WXMP_APPID',
+      'missing environment variable WXMP_SECRET',
+      'missing environment variable JWT_SECRET',
+    ]);
+  });
+
+  it('serves everything under the baseline load; 2 workers mounted the token with one upstream call', async () => {
     const base = load.inPhase('baseline');
     assert.ok(base.length > 20, `enough traffic (${base.length})`);
     assert.deepEqual(base.filter(o => o.status !== 200), []);
+    const stats = await (await fetch(`${wechat.urls.wechat}/sandbox/stats`)).json() as { calls: Record<string, number> };
+    assert.equal(stats.calls['/cgi-bin/token'], 1);
   });
 
   it('WeChat down (HTTP 502 everywhere, stored token deleted): logins fail as documented, the token stays mounted', async () => {
