@@ -204,6 +204,19 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
     fs.rmSync(dbpath, { recursive: true, force: true });
   });
 
+  it('the production build carries no sandbox code', () => {
+    assert.ok(!fs.existsSync(path.join(ROOT, 'dist', 'sandbox')));
+    const js: string[] = [];
+    const walk = (dir: string) => fs.readdirSync(dir, { withFileTypes: true }).forEach(e => {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.name.endsWith('.js')) js.push(full);
+    });
+    [ 'app', 'config' ].forEach(d => walk(path.join(ROOT, 'dist', d)));
+    assert.ok(js.length > 10);
+    for (const file of js) assert.doesNotMatch(fs.readFileSync(file, 'utf8'), /require\(["'][^"']*sandbox/, `${file} requires sandbox/`);
+  });
+
   it('npm start without the production environment exits 1, naming each missing variable', () => {
     const env = { ...process.env };
     for (const name of [ 'MONGODB_URI', 'WXMP_APPID', 'WXMP_SECRET', 'JWT_SECRET' ]) delete env[name];
