@@ -21,21 +21,9 @@ export class UnauthorizedError extends ApiError {
   }
 }
 
-export class ForbiddenError extends ApiError {
-  constructor(message: string, code = 'FORBIDDEN') {
-    super(403, code, message);
-  }
-}
-
 export class NotFoundError extends ApiError {
   constructor(message = 'Not Found', code = 'NOT_FOUND') {
     super(404, code, message);
-  }
-}
-
-export class TooManyRequestsError extends ApiError {
-  constructor(message: string, code = 'RATE_LIMITED') {
-    super(429, code, message);
   }
 }
 

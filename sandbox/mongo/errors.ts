@@ -36,5 +36,4 @@ export const errors = {
   indexOptionsConflict: (msg: string) => new CommandError(85, 'IndexOptionsConflict', msg),
   indexKeySpecsConflict: (msg: string) => new CommandError(86, 'IndexKeySpecsConflict', msg),
   invalidNamespace: (msg: string) => new CommandError(73, 'InvalidNamespace', msg),
-  locationError: (code: number, msg: string) => new CommandError(code, `Location${code}`, msg),
 };
