@@ -1,4 +1,5 @@
 import { Service } from 'egg';
+import jwt from 'jsonwebtoken';
 import { UnauthorizedError } from '../../lib/errors';
 
 /** What a session token carries (the seed's payload; mid/role are null for users without a merchant). */
@@ -16,17 +17,19 @@ function isClaims(value: unknown): value is SessionClaims {
 }
 
 export default class JwtService extends Service {
+  // jsonwebtoken (the version egg-jwt is pinned to by the override) is called directly with
+  // the cached KeyObject: egg-jwt's app.jwt.sign/verify only take the secret as a string.
+
   /** Signs an HS256 session token expiring after JWT_EXPIRES_IN (default 7 days). */
   create(claims: SessionClaims): string {
-    const { secret, sign } = this.config.jwt;
-    return this.app.jwt.sign({ ...claims }, secret, { algorithm: 'HS256', expiresIn: sign?.expiresIn });
+    return jwt.sign({ ...claims }, this.app.jwtKey, { algorithm: 'HS256', expiresIn: this.config.jwt.sign?.expiresIn });
   }
 
   /** Verifies a session token: HS256 only (never `none` or another algorithm), not expired. */
   verify(token: string): SessionClaims {
     let payload: unknown;
     try {
-      payload = this.app.jwt.verify(token, this.config.jwt.secret, { algorithms: [ 'HS256' ] });
+      payload = jwt.verify(token, this.app.jwtKey, { algorithms: [ 'HS256' ] });
     } catch (err) {
       const expired = (err as Error).name === 'TokenExpiredError';
       throw new UnauthorizedError(expired ? 'Token expired; log in again' : 'Invalid token; log in again', expired ? 'TOKEN_EXPIRED' : 'UNAUTHORIZED');
