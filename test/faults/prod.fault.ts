@@ -142,6 +142,8 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
   let app: ProdApp;
   let load: Load;
   let db: MongoClient;
+  /** access_tokens seen in the store: sensitive too, so also scanned for in the logs. */
+  const accessTokens: string[] = [];
 
   const startMongo = () => spawnSandbox([ '--mongo-port', String(mongoPort), '--dbpath', dbpath, '--flush-ms', '0' ], [ 'mongo' ]);
   const fault = (body: object) => postJson(`${wechat.urls.wechat}/sandbox/faults`, body);
@@ -325,6 +327,7 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
     }
     const tokens = await db.db('wxmp_faults').collection('third_tokens').find().toArray();
     for (const t of tokens) {
+      accessTokens.push(String(t.access_token));
       const { valid } = await postJson<{ valid: boolean }>(`${wechat.urls.wechat}/sandbox/check-token`, { token: t.access_token });
       assert.ok(valid, 'the stored token is one WeChat issued, never an error');
     }
@@ -354,7 +357,7 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
     assert.ok(files.length > 0, 'the app wrote logs');
     for (const f of files) {
       const text = fs.readFileSync(f, 'utf8');
-      for (const s of [ SECRET, JWT_SECRET ]) assert.ok(!text.includes(s), `a secret appears in ${f}`);
+      for (const s of [ SECRET, JWT_SECRET, ...accessTokens ]) assert.ok(!text.includes(s), `a secret appears in ${f}`);
       assert.doesNotMatch(text, /session_key/, `a session_key field appears in ${f}`);
     }
   });
