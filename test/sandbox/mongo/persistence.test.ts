@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
+import mongoose from 'mongoose';
 import { startMongoSandbox } from '../../../sandbox/mongo/server';
 import { spawnSandbox, waitExit } from '../../helpers/process';
 
@@ -69,6 +70,12 @@ describe('test/sandbox/mongo/persistence.test.ts', () => {
     const client = await MongoClient.connect(proc.urls.mongo);
     await client.db('cli').collection('x').insertOne({ kept: true });
     await client.close();
+    const conn = await mongoose.createConnection(`${proc.urls.mongo}/cli`).asPromise();
+    const Thing = conn.model('thing', new mongoose.Schema({ name: { type: String, unique: true } }));
+    await Thing.init();
+    await Thing.create({ name: 'from mongoose' });
+    assert.equal((await Thing.findOne({ name: 'from mongoose' }).lean())?.name, 'from mongoose');
+    await conn.close();
     proc.child.kill('SIGTERM');
     assert.equal(await waitExit(proc.child), 0);
     const again = await startMongoSandbox({ port: 0, dbpath });
