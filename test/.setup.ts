@@ -5,17 +5,10 @@ import path from 'node:path';
 import mm from 'egg-mock';
 import { ISSUED_SESSION_KEYS } from '../sandbox/wechat/server';
 import unittestConfig from '../config/config.unittest';
+import { filesUnder } from './helpers/process';
 
 // Keep every test's mocks from leaking into the next one.
 afterEach(mm.restore);
-
-function filesUnder(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap(e => {
-    const full = path.join(dir, e.name);
-    return e.isDirectory() ? filesUnder(full) : [ full ];
-  });
-}
 
 // After the whole suite: no appsecret, JWT secret or session_key in any log line or dumped
 // config the run wrote. Runs last, after the app closed and flushed its logs.

@@ -1,5 +1,5 @@
 import type { Context } from 'egg';
-import { ApiError, NotFoundError, ServiceUnavailableError } from '../lib/errors';
+import { ApiError, NotFoundError, ServiceUnavailableError, UnauthorizedError } from '../lib/errors';
 
 /** Driver and Mongoose errors that mean "the database is not reachable right now". */
 const DB_DOWN_NAMES = new Set([
@@ -21,10 +21,8 @@ export function toApiError(thrown: unknown): ApiError {
   if (thrown instanceof ApiError) return thrown;
   const err = thrown instanceof Error ? thrown as HttpishError : new Error(String(thrown)) as HttpishError;
   if (isDatabaseDown(err)) return new ServiceUnavailableError();
-  // egg-jwt's UnauthorizedError (no token, bad signature, expired, wrong algorithm)
-  if (err.name === 'UnauthorizedError' || err.status === 401) {
-    return new ApiError(401, 'UNAUTHORIZED', 'Missing, invalid or expired token; log in again');
-  }
+  // koa-jwt2's UnauthorizedError, should anyone mount egg-jwt's middleware on a route
+  if (err.name === 'UnauthorizedError' || err.status === 401) return new UnauthorizedError();
   // koa-bodyparser and other HTTP errors meant for the client (invalid JSON, too large, ...)
   if (err.status && err.status >= 400 && err.status < 500) {
     const code = err.status === 413 ? 'PAYLOAD_TOO_LARGE' : err.status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'INVALID_BODY';

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { openapiDocument } from '../../app/lib/openapi';
-import { spawnSandbox, waitExit, type SandboxProcess } from '../helpers/process';
+import { filesUnder, spawnSandbox, waitExit, type SandboxProcess } from '../helpers/process';
 import { freePort, ROOT, startProd, workerMemory, type ProdApp } from '../helpers/prod';
 
 const APPID = 'wxsandbox0000000001';
@@ -208,13 +208,7 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
 
   it('the production build carries no sandbox code', () => {
     assert.ok(!fs.existsSync(path.join(ROOT, 'dist', 'sandbox')));
-    const js: string[] = [];
-    const walk = (dir: string) => fs.readdirSync(dir, { withFileTypes: true }).forEach(e => {
-      const full = path.join(dir, e.name);
-      if (e.isDirectory()) walk(full);
-      else if (e.name.endsWith('.js')) js.push(full);
-    });
-    [ 'app', 'config' ].forEach(d => walk(path.join(ROOT, 'dist', d)));
+    const js = [ 'app', 'config' ].flatMap(d => filesUnder(path.join(ROOT, 'dist', d))).filter(f => f.endsWith('.js'));
     assert.ok(js.length > 10);
     for (const file of js) assert.doesNotMatch(fs.readFileSync(file, 'utf8'), /require\(["'][^"']*sandbox/, `${file} requires sandbox/`);
   });
@@ -350,10 +344,7 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
   });
 
   it('no secret in any log line', async () => {
-    const logs = logDir;
-    const files: string[] = [];
-    const walk = (dir: string) => fs.readdirSync(dir, { withFileTypes: true }).forEach(e => (e.isDirectory() ? walk(path.join(dir, e.name)) : files.push(path.join(dir, e.name))));
-    walk(logs);
+    const files = filesUnder(logDir);
     assert.ok(files.length > 0, 'the app wrote logs');
     for (const f of files) {
       const text = fs.readFileSync(f, 'utf8');

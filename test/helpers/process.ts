@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -37,4 +38,13 @@ export function spawnSandbox(args: string[], expect: string[] = [ 'mongo' ]): Pr
 export function waitExit(child: ChildProcessWithoutNullStreams): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise(resolve => child.once('exit', code => resolve(code)));
+}
+
+/** Every file below `dir` (none when it does not exist). */
+export function filesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap(e => {
+    const full = path.join(dir, e.name);
+    return e.isDirectory() ? filesUnder(full) : [ full ];
+  });
 }

@@ -1,4 +1,5 @@
 import WxmpIndexService from './index';
+import { isDuplicateKey } from '../../lib/db';
 import { ApiError, WeChatError, type WeChatFailure } from '../../lib/errors';
 import { TOKEN_TYPE_MINIPROGRAM } from '../../model/auth';
 import type { WeChatReply } from './client';
@@ -62,12 +63,14 @@ export default class WxmpAuthService extends WxmpIndexService {
     this.app.wxTokenInfo = { updateTime: record.updateTime, expiresAt: expiresAt(record) };
   }
 
+  private unmount(): void {
+    this.app.wxToken = undefined;
+    this.app.wxTokenInfo = undefined;
+  }
+
   private unmountIfExpired(): void {
     const info = this.app.wxTokenInfo;
-    if (info && Date.now() >= info.expiresAt - MIN_REMAINING_MS) {
-      this.app.wxToken = undefined;
-      this.app.wxTokenInfo = undefined;
-    }
+    if (info && Date.now() >= info.expiresAt - MIN_REMAINING_MS) this.unmount();
   }
 
   /**
@@ -161,7 +164,7 @@ export default class WxmpAuthService extends WxmpIndexService {
       return lease?.holder === this.app.tokenHolderId;
     } catch (err) {
       // The upsert collides with a live lease held by someone else.
-      if ((err as { code?: number }).code === 11000) return false;
+      if (isDuplicateKey(err)) return false;
       throw err;
     }
   }
@@ -238,10 +241,7 @@ export default class WxmpAuthService extends WxmpIndexService {
    */
   async invalidateToken(token: string, type = TOKEN_TYPE_MINIPROGRAM): Promise<void> {
     await this.MODEL.deleteOne({ type, appid: this.WXAuth.appid, access_token: token });
-    if (this.app.wxToken === token) {
-      this.app.wxToken = undefined;
-      this.app.wxTokenInfo = undefined;
-    }
+    if (this.app.wxToken === token) this.unmount();
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Types } from 'mongoose';
 import WxmpIndexService from './index';
 import WXBizDataCrypt, { DecryptError } from '../../lib/WXBizDataCrypt';
+import { retryOnDuplicateKey } from '../../lib/db';
 import { BadRequestError, UnauthorizedError, WeChatError } from '../../lib/errors';
 import type { IMerchantRef, IUser, IWxUserInfo } from '../../model/account/user';
 import type { SessionClaims } from '../account/jwt';
@@ -73,8 +74,8 @@ const USER_FIELDS = 'openId unionid isWXAuth wxUserInfo telphone _merchant';
 const USER_PROJECTION = { openId: 1, unionid: 1, isWXAuth: 1, wxUserInfo: 1, telphone: 1, _merchant: 1 } as const;
 const PHONE = /^\+?[0-9]{3,20}$/;
 
-function isDuplicateKey(err: unknown): boolean {
-  return (err as { code?: number }).code === 11000;
+function userGone(): UnauthorizedError {
+  return new UnauthorizedError('This user no longer exists; log in again', 'USER_NOT_FOUND');
 }
 
 /** Keeps only the profile fields, with the types they must have, bounded. */
@@ -169,27 +170,14 @@ export default class WxmpUserService extends WxmpIndexService {
     const $set: Partial<IUser> = { openId };
     if (unionid) $set.unionid = unionid;
     if (profile) Object.assign($set, { isWXAuth: true, wxUserInfo: profile });
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const user = await this.userMODEL.findOneAndUpdate({ openId }, { $set }, { upsert: true, new: true, projection: USER_FIELDS }).lean<LeanUser>();
-        if (!user) throw new Error('user upsert returned nothing');
-        return user;
-      } catch (err) {
-        if (!isDuplicateKey(err) || attempt >= 3) throw err;
-      }
-    }
+    const user = await retryOnDuplicateKey(() => this.userMODEL.findOneAndUpdate({ openId }, { $set }, { upsert: true, new: true, projection: USER_FIELDS }).lean<LeanUser>());
+    if (!user) throw new Error('user upsert returned nothing');
+    return user;
   }
 
   /** The seed's createBasicUser: the platform user keyed by phone. */
   async createBasicUser(body: { phone: string; wx_UserInfo?: IWxUserInfo; wx_unionid?: string }, phone: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.BASICUSER.findOneAndUpdate({ phone }, { $set: body }, { new: true, upsert: true });
-        return;
-      } catch (err) {
-        if (!isDuplicateKey(err) || attempt >= 3) throw err;
-      }
-    }
+    await retryOnDuplicateKey(() => this.BASICUSER.findOneAndUpdate({ phone }, { $set: body }, { new: true, upsert: true }));
   }
 
   /** The user behind a verified token; 401 when the token names no (or no longer any) user. */
@@ -198,7 +186,7 @@ export default class WxmpUserService extends WxmpIndexService {
     // Hot path (every authenticated request): a driver-level read with a projection, skipping
     // Mongoose's query casting and document machinery.
     const user = await this.userMODEL.collection.findOne<LeanUser>({ _id: new Types.ObjectId(uid) }, { projection: USER_PROJECTION });
-    if (!user) throw new UnauthorizedError('This user no longer exists; log in again', 'USER_NOT_FOUND');
+    if (!user) throw userGone();
     return { ...user, isWXAuth: user.isWXAuth === true };
   }
 
@@ -207,7 +195,7 @@ export default class WxmpUserService extends WxmpIndexService {
     const user = await this.requireUser(_id);
     const phone = DATAS.code ? await this.phoneFromCode(DATAS.code) : await this.phoneFromEncrypted(DATAS, user.openId);
     const RBD = await this.userMODEL.findOneAndUpdate({ _id: user._id }, { $set: { telphone: phone } }, { new: true, projection: USER_FIELDS }).lean<LeanUser>();
-    if (!RBD) throw new UnauthorizedError('This user no longer exists; log in again', 'USER_NOT_FOUND');
+    if (!RBD) throw userGone();
     const basic: { phone: string; wx_UserInfo?: IWxUserInfo; wx_unionid?: string } = { phone };
     if (RBD.wxUserInfo) basic.wx_UserInfo = RBD.wxUserInfo;
     if (RBD.unionid) basic.wx_unionid = RBD.unionid;
