@@ -1,5 +1,4 @@
 import type { EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
-import type { SignOptions } from 'jsonwebtoken';
 import { env, envInt } from './env';
 
 export type TokenMode = 'classic' | 'stable';
@@ -51,15 +50,27 @@ export interface HealthConfig {
 export interface BizConfig {
   wxmp: WxmpConfig;
   health: HealthConfig;
+  session: SessionConfig;
   sandbox: SandboxConfig | null;
 }
 
-/** `JWT_EXPIRES_IN`: seconds (`3600`) or a span (`2h`, `7d`); default 7 days. */
-function jwtExpiresIn(): NonNullable<SignOptions['expiresIn']> {
-  const raw = env('JWT_EXPIRES_IN') ?? '7d';
-  if (/^\d+$/.test(raw)) return Number(raw);
-  if (!/^\d+(ms|s|m|h|d|w|y)$/.test(raw)) throw new Error(`JWT_EXPIRES_IN must be seconds or a span like 2h or 7d, got "${raw}"`);
-  return raw as NonNullable<SignOptions['expiresIn']>;
+/** Session tokens (the seed's JWTs). */
+export interface SessionConfig {
+  /**
+   * Lifetime of an issued token in seconds (`JWT_EXPIRES_IN`). Verification also refuses a
+   * token whose `exp` lies further ahead than this: no token may outlive what we could issue.
+   */
+  tokenTtlSeconds: number;
+}
+
+const SPAN_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/** `JWT_EXPIRES_IN`: seconds (`3600`) or a span (`30m`, `2h`, `7d`, `2w`); default 7 days. */
+export function parseTokenTtl(raw: string): number {
+  const m = /^(\d+)(s|m|h|d|w)?$/.exec(raw);
+  const seconds = m ? Number(m[1]) * SPAN_SECONDS[m[2] ?? 's'] : 0;
+  if (!Number.isSafeInteger(seconds) || seconds <= 0) throw new Error(`JWT_EXPIRES_IN must be seconds or a span like 2h or 7d, got "${raw}"`);
+  return seconds;
 }
 
 export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => {
@@ -91,10 +102,11 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
     },
   };
 
+  const session: SessionConfig = { tokenTtlSeconds: parseTokenTtl(env('JWT_EXPIRES_IN') ?? '7d') };
   config.jwt = {
     secret: env('JWT_SECRET') ?? '',
     enable: false,
-    sign: { algorithm: 'HS256', expiresIn: jwtExpiresIn() },
+    sign: { algorithm: 'HS256', expiresIn: session.tokenTtlSeconds },
     verify: { algorithms: [ 'HS256' ] },
   };
 
@@ -117,5 +129,5 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
   const health: HealthConfig = { timeoutMs: 1000 };
   const sandbox: SandboxConfig | null = null;
 
-  return { ...config, wxmp, health, sandbox };
+  return { ...config, wxmp, health, session, sandbox };
 };

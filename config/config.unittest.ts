@@ -1,4 +1,5 @@
-import type { EggAppConfig, PowerPartial } from 'egg';
+import path from 'node:path';
+import type { EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
 import type { SandboxConfig, WxmpConfig } from './config.default';
 import { env } from './env';
 
@@ -7,8 +8,19 @@ import { env } from './env';
  * and publishes its URI as SANDBOX_MONGO_URI before the application's config is read (egg-mock
  * readies the agent first); likewise the WeChat double as SANDBOX_WECHAT_URL.
  */
-export default () => {
+/** Where every test app of this run writes its logs and config dumps; test/.setup.ts scans it. */
+export function testOutputRoot(baseDir: string): string {
+  return path.join(baseDir, '.test-output', String(process.pid));
+}
+
+let appSeq = 0;
+
+export default (appInfo: EggAppInfo) => {
   const config: PowerPartial<EggAppConfig> = {};
+  // Each app (and agent) of the run gets its own log and run dir, kept until the suite's
+  // secret scan: egg-mock wipes <baseDir>/logs whenever another test app starts.
+  const output = path.join(testOutputRoot(appInfo.baseDir), String(++appSeq));
+  config.rundir = path.join(output, 'run');
   const sandbox: SandboxConfig = {};
   const mongoUrl = env('MONGODB_URI');
   if (!mongoUrl) sandbox.mongo = { port: 0 };
@@ -29,7 +41,7 @@ export default () => {
   };
   config.jwt = { secret: 'unittest-jwt-secret-0123456789abcdef' };
   // Expected 401s and fault tests would otherwise print stack traces all over the run.
-  config.logger = { consoleLevel: 'NONE' };
+  config.logger = { consoleLevel: 'NONE', dir: path.join(output, 'logs') };
 
   return { ...config, wxmp, sandbox };
 };

@@ -13,7 +13,7 @@ export interface WeChatApp {
   secret: string;
 }
 
-export type FaultKind = 'latency' | 'http5xx' | 'errcode' | 'garbage' | 'hang';
+export type FaultKind = 'latency' | 'http5xx' | 'errcode' | 'garbage' | 'hang' | 'reply';
 
 export interface Fault {
   /** Endpoint path it applies to (`/cgi-bin/token`); every endpoint when omitted. */
@@ -25,6 +25,8 @@ export interface Fault {
   errcode?: number;
   /** How many requests it affects; unlimited when omitted. */
   times?: number;
+  /** For `reply`: a well-formed JSON answer sent as is (`{}`, a token without expires_in...). */
+  body?: Record<string, unknown>;
 }
 
 export interface WeChatDoubleOptions {
@@ -162,6 +164,11 @@ export class WeChatDouble {
     return this.calls[path] ?? 0;
   }
 
+  /** Calls to every WeChat endpoint together (control endpoints not counted). */
+  totalCalls(): number {
+    return Object.values(this.calls).reduce((sum, n) => sum + n, 0);
+  }
+
   /** Is this the currently valid (or still-in-grace) token of some app? */
   isValidToken(token: string): boolean {
     return this.appForToken(token) !== undefined;
@@ -233,6 +240,10 @@ export class WeChatDouble {
     if (fault?.kind === 'garbage') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"access_token": "half a body');
+      return;
+    }
+    if (fault?.kind === 'reply') {
+      send(200, fault.body ?? {});
       return;
     }
     if (fault?.kind === 'errcode') {

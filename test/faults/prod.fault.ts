@@ -274,6 +274,24 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
     assert.ok(during.some(o => o.code === 'DB_UNAVAILABLE'), 'the outage was visible as 503 DB_UNAVAILABLE');
   });
 
+  it('the token_refresh schedule runs in every worker (each keeps its own app.wxToken mounted)', async () => {
+    // egg-schedule logs `[Job#N] <file> executing by app` in the worker that runs job N; the
+    // agent gives a 'all' job's one id to every worker, a 'worker' job to one of them.
+    const workersByJob = new Map<string, Set<string>>();
+    for (const file of filesUnder(logDir).filter(f => path.basename(f) === 'egg-schedule.log')) {
+      for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+        const m = /^\S+ \S+ INFO (\d+) \[Job#(\d+)\] \S*token_refresh\S* executing by app/.exec(line);
+        if (m) workersByJob.set(m[2], (workersByJob.get(m[2]) ?? new Set()).add(m[1]));
+      }
+    }
+    const jobs = [ ...workersByJob.values() ];
+    assert.ok(jobs.length >= 2, `the schedule ran at least twice (${jobs.length})`);
+    const workers = new Set(jobs.flatMap(j => [ ...j ]));
+    assert.equal(workers.size, 2, 'both workers ran it');
+    // The newest job may still be starting in one worker.
+    for (const job of jobs.slice(0, -1)) assert.equal(job.size, 2, 'each run reached both workers');
+  });
+
   it('a worker killed -9: the other keeps serving, the master replaces it', async () => {
     const before = await workerMemory(TITLE);
     assert.equal(before.length, 2);

@@ -1,5 +1,5 @@
 import { Service } from 'egg';
-import jwt from 'jsonwebtoken';
+import jwt, { type JwtPayload } from 'jsonwebtoken';
 import { UnauthorizedError } from '../../lib/errors';
 
 /** What a session token carries (the seed's payload; mid/role are null for users without a merchant). */
@@ -11,9 +11,19 @@ export interface SessionClaims {
   role: string | null;
 }
 
-function isClaims(value: unknown): value is SessionClaims {
+/** Verified claims, with the registered ones jsonwebtoken adds. */
+export type VerifiedClaims = SessionClaims & Pick<JwtPayload, 'iat' | 'exp'>;
+
+/** Clock skew tolerated between the host that signed a token and the one verifying it. */
+const CLOCK_SKEW_SECONDS = 60;
+
+function isClaims(value: unknown): value is VerifiedClaims {
   const v = value as Partial<SessionClaims> | null;
   return !!v && typeof v === 'object' && typeof v.uid === 'string' && typeof v.openId === 'string';
+}
+
+function invalid(): UnauthorizedError {
+  return new UnauthorizedError('Invalid token; log in again');
 }
 
 export default class JwtService extends Service {
@@ -22,11 +32,14 @@ export default class JwtService extends Service {
 
   /** Signs an HS256 session token expiring after JWT_EXPIRES_IN (default 7 days). */
   create(claims: SessionClaims): string {
-    return jwt.sign({ ...claims }, this.app.jwtKey, { algorithm: 'HS256', expiresIn: this.config.jwt.sign?.expiresIn });
+    return jwt.sign({ ...claims }, this.app.jwtKey, { algorithm: 'HS256', expiresIn: this.config.session.tokenTtlSeconds });
   }
 
-  /** Verifies a session token: HS256 only (never `none` or another algorithm), not expired. */
-  verify(token: string): SessionClaims {
+  /**
+   * Verifies a session token: HS256 only (never `none` or another algorithm), with a numeric
+   * `exp` that has not passed and lies no further ahead than a token we issue now would.
+   */
+  verify(token: string): VerifiedClaims {
     let payload: unknown;
     try {
       payload = jwt.verify(token, this.app.jwtKey, { algorithms: [ 'HS256' ] });
@@ -34,7 +47,9 @@ export default class JwtService extends Service {
       const expired = (err as Error).name === 'TokenExpiredError';
       throw new UnauthorizedError(expired ? 'Token expired; log in again' : 'Invalid token; log in again', expired ? 'TOKEN_EXPIRED' : 'UNAUTHORIZED');
     }
-    if (!isClaims(payload)) throw new UnauthorizedError('Invalid token; log in again');
+    if (!isClaims(payload)) throw invalid();
+    const latestExp = Math.floor(Date.now() / 1000) + this.config.session.tokenTtlSeconds + CLOCK_SKEW_SECONDS;
+    if (typeof payload.exp !== 'number' || payload.exp > latestExp) throw invalid();
     return payload;
   }
 }

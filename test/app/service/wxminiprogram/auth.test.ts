@@ -128,6 +128,29 @@ describe('test/app/service/wxminiprogram/auth.test.ts', () => {
     });
   }
 
+  for (const [ label, body ] of [
+    [ 'an empty object', {} ],
+    [ 'an empty access_token', { access_token: '', expires_in: 7200 } ],
+    [ 'a zero expires_in', { access_token: 'AT_without_lifetime', expires_in: 0 } ],
+    [ 'expires_in as a string', { access_token: 'AT_string_lifetime', expires_in: '7200' } ],
+  ] as const) {
+    it(`well-formed JSON without a usable token (${label}): old token kept, nothing stored, failure logged`, async function() {
+      this.timeout(15_000);
+      await app.runSchedule('token_refresh');
+      const good = app.wxToken;
+      await app.mockContext().models.Auth.updateOne({}, { $set: { updateTime: new Date(Date.now() - 7000 * 1000) } });
+      app.mockLog();
+      wechat().inject({ path: TOKEN, kind: 'reply', body });
+      await app.runSchedule('token_refresh');
+      assert.equal(app.wxToken, good, 'the still-valid token stays mounted');
+      const stored = await storedRecord();
+      assert.equal(stored?.access_token, good, 'the answer was not stored');
+      assert.equal(stored?.expires_in, 7200);
+      app.expectLog(/\[token_refresh\] refresh failed: bad_response/);
+      wechat().clearFaults();
+    });
+  }
+
   it('configuration errors (40125 invalid appsecret) are not retried and are reported loudly', async () => {
     app.mockLog();
     wechat().inject({ path: TOKEN, kind: 'errcode', errcode: 40125, times: 1 });

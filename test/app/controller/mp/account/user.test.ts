@@ -303,50 +303,55 @@ describe('test/app/controller/mp/account/user.test.ts', () => {
   });
 
   describe('malformed requests are 4xx with a stable code, never 5xx, and change nothing', () => {
-    const table: [string, string, () => unknown, boolean][] = [
-      [ 'auth: empty body', AUTH, () => ({}), false ],
-      [ 'auth: jscode as object ($gt)', AUTH, () => ({ jscode: { $gt: '' } }), false ],
-      [ 'auth: jscode as number', AUTH, () => ({ jscode: 123 }), false ],
-      [ 'auth: jscode as array', AUTH, () => ({ jscode: [ 'a' ] }), false ],
-      [ 'auth: jscode empty', AUTH, () => ({ jscode: '' }), false ],
-      [ 'auth: jscode too long', AUTH, () => ({ jscode: 'a'.repeat(129) }), false ],
-      [ 'auth: jscode with spaces', AUTH, () => ({ jscode: 'a b' }), false ],
-      [ 'auth: encryptedData without iv', AUTH, () => ({ jscode: 'abc', encryptedData: 'AAAA' }), false ],
-      [ 'auth: iv without encryptedData', AUTH, () => ({ jscode: 'abc', iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }), false ],
-      [ 'auth: encryptedData not base64', AUTH, () => ({ jscode: 'abc', encryptedData: '!!!notbase64', iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }), false ],
-      [ 'auth: encryptedData as object', AUTH, () => ({ jscode: 'abc', encryptedData: { $ne: null }, iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }), false ],
-      [ 'auth: encryptedData too long', AUTH, () => ({ jscode: 'abc', encryptedData: 'A'.repeat(40000), iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }), false ],
-      [ 'auth: iv too short', AUTH, () => ({ jscode: 'abc', encryptedData: 'AAAA', iv: 'AAAA' }), false ],
-      [ 'auth: iv as number', AUTH, () => ({ jscode: 'abc', encryptedData: 'AAAA', iv: 7 }), false ],
-      [ 'auth: body is an array', AUTH, () => [ { jscode: 'abc' } ], false ],
-      [ 'auth: body is a JSON string', AUTH, () => '"jscode"', false ],
-      [ 'auth: invalid JSON', AUTH, () => '{"jscode":', false ],
-      [ 'bindPhone: no fields', BIND, () => ({}), true ],
-      [ 'bindPhone: code as object', BIND, () => ({ code: { $gt: '' } }), true ],
-      [ 'bindPhone: jscode without encryptedData', BIND, () => ({ jscode: 'abc' }), true ],
-      [ 'bindPhone: encryptedData/iv without jscode', BIND, () => ({ encryptedData: 'AAAA', iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }), true ],
-      [ 'bindPhone: code too long', BIND, () => ({ code: 'c'.repeat(200) }), true ],
-      [ 'run: no fields', RUN, () => ({}), true ],
-      [ 'run: jscode only', RUN, () => ({ jscode: 'abc' }), true ],
-      [ 'run: iv wrong type', RUN, () => ({ jscode: 'abc', encryptedData: 'AAAA', iv: true }), true ],
-      [ 'run: jscode with $where', RUN, () => ({ jscode: { $where: 'sleep(1000)' }, encryptedData: 'AAAA', iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }), true ],
-      [ 'bindPhone: no token at all', BIND, () => ({ code: 'abc' }), false ],
+    // label, path, body, sent with a token, the code it must get
+    const table: [string, string, () => unknown, boolean, string][] = [
+      [ 'auth: empty body', AUTH, () => ({}), false, 'INVALID_PARAM' ],
+      [ 'auth: jscode as object ($gt)', AUTH, () => ({ jscode: { $gt: '' } }), false, 'INVALID_PARAM' ],
+      [ 'auth: jscode as number', AUTH, () => ({ jscode: 123 }), false, 'INVALID_PARAM' ],
+      [ 'auth: jscode as array', AUTH, () => ({ jscode: [ 'a' ] }), false, 'INVALID_PARAM' ],
+      [ 'auth: jscode as boolean', AUTH, () => ({ jscode: true }), false, 'INVALID_PARAM' ],
+      [ 'auth: jscode empty', AUTH, () => ({ jscode: '' }), false, 'INVALID_PARAM' ],
+      [ 'auth: jscode too long', AUTH, () => ({ jscode: 'a'.repeat(129) }), false, 'INVALID_PARAM' ],
+      [ 'auth: jscode with spaces', AUTH, () => ({ jscode: 'a b' }), false, 'INVALID_PARAM' ],
+      [ 'auth: encryptedData without iv', AUTH, () => ({ jscode: 'abc', encryptedData: 'AAAA' }), false, 'INVALID_PARAM' ],
+      [ 'auth: iv without encryptedData', AUTH, () => ({ jscode: 'abc', iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }), false, 'INVALID_PARAM' ],
+      [ 'auth: encryptedData not base64', AUTH, () => ({ jscode: 'abc', encryptedData: '!!!notbase64', iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }), false, 'INVALID_PARAM' ],
+      [ 'auth: encryptedData as object', AUTH, () => ({ jscode: 'abc', encryptedData: { $ne: null }, iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }), false, 'INVALID_PARAM' ],
+      [ 'auth: encryptedData too long', AUTH, () => ({ jscode: 'abc', encryptedData: 'A'.repeat(40000), iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }), false, 'INVALID_PARAM' ],
+      [ 'auth: iv too short', AUTH, () => ({ jscode: 'abc', encryptedData: 'AAAA', iv: 'AAAA' }), false, 'INVALID_PARAM' ],
+      [ 'auth: iv as number', AUTH, () => ({ jscode: 'abc', encryptedData: 'AAAA', iv: 7 }), false, 'INVALID_PARAM' ],
+      [ 'auth: body is an array', AUTH, () => [ { jscode: 'abc' } ], false, 'INVALID_PARAM' ],
+      [ 'auth: body is a JSON string', AUTH, () => '"jscode"', false, 'INVALID_BODY' ],
+      [ 'auth: invalid JSON', AUTH, () => '{"jscode":', false, 'INVALID_BODY' ],
+      [ 'bindPhone: no fields', BIND, () => ({}), true, 'INVALID_PARAM' ],
+      [ 'bindPhone: code as object', BIND, () => ({ code: { $gt: '' } }), true, 'INVALID_PARAM' ],
+      [ 'bindPhone: code as number', BIND, () => ({ code: 42 }), true, 'INVALID_PARAM' ],
+      [ 'bindPhone: jscode without encryptedData', BIND, () => ({ jscode: 'abc' }), true, 'INVALID_PARAM' ],
+      [ 'bindPhone: encryptedData/iv without jscode', BIND, () => ({ encryptedData: 'AAAA', iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }), true, 'INVALID_PARAM' ],
+      [ 'bindPhone: code too long', BIND, () => ({ code: 'c'.repeat(200) }), true, 'INVALID_PARAM' ],
+      [ 'run: no fields', RUN, () => ({}), true, 'INVALID_PARAM' ],
+      [ 'run: jscode only', RUN, () => ({ jscode: 'abc' }), true, 'INVALID_PARAM' ],
+      [ 'run: iv wrong type', RUN, () => ({ jscode: 'abc', encryptedData: 'AAAA', iv: true }), true, 'INVALID_PARAM' ],
+      [ 'run: jscode with $where', RUN, () => ({ jscode: { $where: 'sleep(1000)' }, encryptedData: 'AAAA', iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }), true, 'INVALID_PARAM' ],
+      [ 'bindPhone: no token at all', BIND, () => ({ code: 'abc' }), false, 'UNAUTHORIZED' ],
     ];
 
-    it(`${table.length} malformed requests`, async () => {
+    it(`${table.length} malformed requests: each its code, no WeChat call, nothing stored`, async () => {
       assert.ok(table.length >= 25);
       const mp = new MiniProgram(app);
       const { token } = await mp.login(true);
       const ctx = app.mockContext();
       const before = JSON.stringify(await ctx.models.Account.User.find().lean());
-      for (const [ label, path, body, authed ] of table) {
+      for (const [ label, path, body, authed, code ] of table) {
+        wechat().resetCounts();
         const payload = body();
         let req = app.httpRequest().post(path).set('content-type', 'application/json');
         if (authed) req = req.set('authorization', `Bearer ${token}`);
         const res = record(await req.send(typeof payload === 'string' ? payload : JSON.stringify(payload)));
         assert.ok(res.status >= 400 && res.status < 500, `${label}: got ${res.status} ${res.text}`);
-        assert.equal(typeof res.body.code, 'string', `${label}: has a code`);
+        assert.equal(res.body.code, code, `${label}: ${res.text}`);
         assert.equal(typeof res.body.message, 'string', `${label}: has a message`);
+        assert.equal(wechat().totalCalls(), 0, `${label}: refused before any WeChat call`);
       }
       assert.equal(JSON.stringify(await ctx.models.Account.User.find().lean()), before, 'nothing stored changed');
     });
