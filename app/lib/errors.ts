@@ -3,9 +3,35 @@
  * each into `{ code, message }` with its HTTP status. `code` values are stable API.
  */
 export class ApiError extends Error {
+  /** Sent as `Retry-After` (seconds) with the error: when a retry may succeed. */
+  retryAfterSeconds?: number;
+
   constructor(readonly status: number, readonly code: string, message: string) {
     super(message);
     this.name = 'ApiError';
+  }
+}
+
+/** 429: this client (address or user) sent too many requests; retry after the given seconds. */
+export class RateLimitedError extends ApiError {
+  constructor(retryAfterSeconds: number) {
+    super(429, 'RATE_LIMITED', `Too many requests; retry in ${retryAfterSeconds} s`);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** 503: this worker has more requests in flight than it can start soon. */
+export class OverloadedError extends ApiError {
+  constructor(retryAfterSeconds = 1) {
+    super(503, 'OVERLOADED', 'The server is busy; retry shortly');
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** 409: the resource is held by someone else (a phone number bound to another user). */
+export class ConflictError extends ApiError {
+  constructor(message: string, code: string) {
+    super(409, code, message);
   }
 }
 
@@ -50,9 +76,21 @@ function wechatStatus(failure: WeChatFailure, errcode: number): { status: number
   return { status: 502, code: 'WECHAT_ERROR' };
 }
 
+/** What the client is told for an errcode: our words, never WeChat's errmsg (it stays in the log). */
+function clientMessage(endpoint: string, failure: WeChatFailure, errcode: number): string {
+  if (failure === 'timeout') return 'WeChat did not answer in time; retry later';
+  if (failure !== 'errcode') return 'WeChat is unreachable or answered unusably; retry later';
+  if (errcode === 40029 || errcode === 40163) return `The code is invalid or already used (WeChat errcode ${errcode}); get a new one and retry`;
+  if (errcode === 40226) return 'WeChat blocked this user as high-risk (errcode 40226)';
+  if (errcode === 45011 || errcode === 45009) return `WeChat rate-limited this call (errcode ${errcode}); retry later`;
+  return `WeChat refused ${endpoint} (errcode ${errcode}); retry later`;
+}
+
 /**
- * A failed call to the WeChat API. Its message names the endpoint path and errcode only:
- * never the query string, which carries the appsecret.
+ * A failed call to the WeChat API. Its message (what the client sees) names the endpoint
+ * path and errcode only: never WeChat's errmsg, which carries internals ("invalid
+ * appsecret", request ids), nor the query string, which carries the appsecret. `errmsg` is
+ * kept for the log.
  */
 export class WeChatError extends ApiError {
   constructor(
@@ -62,10 +100,9 @@ export class WeChatError extends ApiError {
     readonly errmsg: string,
   ) {
     const { status, code } = wechatStatus(failure, errcode);
-    super(status, code, failure === 'errcode'
-      ? `WeChat ${endpoint} answered errcode ${errcode}: ${errmsg}`
-      : `WeChat ${endpoint} ${failure === 'timeout' ? 'timed out' : failure === 'network' ? 'is unreachable' : 'answered with an unusable response'}`);
+    super(status, code, clientMessage(endpoint, failure, errcode));
     this.name = 'WeChatError';
+    if (status === 429) this.retryAfterSeconds = 60; // WeChat's limits are per minute
   }
 
   /** Worth another attempt: WeChat was busy (-1) or we got no usable answer. */

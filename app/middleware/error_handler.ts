@@ -45,6 +45,7 @@ export default () => async function errorHandler(ctx: Context, next: () => Promi
     const apiError = toApiError(thrown);
     if (apiError.status >= 500) ctx.logger.error(thrown instanceof Error ? thrown : new Error(String(thrown)));
     ctx.status = apiError.status;
+    if (apiError.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(apiError.retryAfterSeconds));
     ctx.body = { code: apiError.code, message: apiError.message };
   }
 };

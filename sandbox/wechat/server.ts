@@ -23,6 +23,8 @@ export interface Fault {
   ms?: number;
   /** errcode for `errcode` (default -1, "system busy"). */
   errcode?: number;
+  /** errmsg for `errcode` (default: WeChat's text for that errcode). */
+  errmsg?: string;
   /** How many requests it affects; unlimited when omitted. */
   times?: number;
   /** For `reply`: a well-formed JSON answer sent as is (`{}`, a token without expires_in...). */
@@ -248,7 +250,7 @@ export class WeChatDouble {
     }
     if (fault?.kind === 'errcode') {
       const errcode = fault.errcode ?? -1;
-      send(200, { errcode, errmsg: ERRMSG[errcode] ?? 'injected error' });
+      send(200, { errcode, errmsg: fault.errmsg ?? ERRMSG[errcode] ?? 'injected error' });
       return;
     }
     let body: Record<string, unknown> = {};

@@ -27,6 +27,7 @@ export interface IUser {
   /** True once the user shared their profile (encryptedData at login). */
   isWXAuth: boolean;
   wxUserInfo?: IWxUserInfo;
+  /** The bound phone number; unique among users. */
   telphone?: string;
   _merchant?: IMerchantRef;
   createdAt: Date;
@@ -58,5 +59,7 @@ export default (app: Application) => {
     telphone: String,
     _merchant: { type: merchant, default: undefined },
   }, { timestamps: true });
+  // A number belongs to at most one user: concurrent binds of one number cannot both win.
+  userSchema.index({ telphone: 1 }, { unique: true, partialFilterExpression: { telphone: { $type: 'string' } } });
   return mpConnection(app).model<IUser, UserModel>('user', userSchema);
 };

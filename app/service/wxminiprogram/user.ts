@@ -1,8 +1,9 @@
 import { Types } from 'mongoose';
 import WxmpIndexService from './index';
-import WXBizDataCrypt, { DecryptError } from '../../lib/WXBizDataCrypt';
-import { retryOnDuplicateKey } from '../../lib/db';
-import { BadRequestError, UnauthorizedError, WeChatError } from '../../lib/errors';
+import WXBizDataCrypt from '../../lib/WXBizDataCrypt';
+import { isDuplicateKey, retryOnDuplicateKey } from '../../lib/db';
+import { BadRequestError, ConflictError, UnauthorizedError, WeChatError } from '../../lib/errors';
+import type { IBasicUser } from '../../model/basics/user/user';
 import type { IMerchantRef, IUser, IWxUserInfo } from '../../model/account/user';
 import type { SessionClaims } from '../account/jwt';
 import type { WeChatReply } from './client';
@@ -73,6 +74,14 @@ const PROFILE_STRING_FIELDS = [ 'nickName', 'avatarUrl', 'city', 'province', 'co
 const USER_FIELDS = 'openId unionid isWXAuth wxUserInfo telphone _merchant';
 const USER_PROJECTION = { openId: 1, unionid: 1, isWXAuth: 1, wxUserInfo: 1, telphone: 1, _merchant: 1 } as const;
 const PHONE = /^\+?[0-9]{3,20}$/;
+
+/**
+ * The data decrypted (so the session and ciphertext were fine) but lacks what this route
+ * needs: logging in again cannot help, the client sent the wrong button's data.
+ */
+function dataIncomplete(field: string): BadRequestError {
+  return new BadRequestError(`The decrypted data has no valid ${field}; send the data of the matching WeChat API`, 'DATA_INCOMPLETE');
+}
 
 function userGone(): UnauthorizedError {
   return new UnauthorizedError('This user no longer exists; log in again', 'USER_NOT_FOUND');
@@ -175,9 +184,24 @@ export default class WxmpUserService extends WxmpIndexService {
     return user;
   }
 
-  /** The seed's createBasicUser: the platform user keyed by phone. */
-  async createBasicUser(body: { phone: string; wx_UserInfo?: IWxUserInfo; wx_unionid?: string }, phone: string): Promise<void> {
-    await retryOnDuplicateKey(() => this.BASICUSER.findOneAndUpdate({ phone }, { $set: body }, { new: true, upsert: true }));
+  /**
+   * The seed's createBasicUser: the platform user keyed by phone, given `openId`'s WeChat
+   * link as a whole. Fields a user does not have are removed, never left from someone else.
+   */
+  async createBasicUser(link: { openId: string; wxUserInfo?: IWxUserInfo; unionid?: string }, phone: string): Promise<void> {
+    const $set: Partial<IBasicUser> = { phone, wx_openId: link.openId };
+    const $unset: Partial<Record<keyof IBasicUser, 1>> = {};
+    if (link.wxUserInfo) $set.wx_UserInfo = link.wxUserInfo;
+    else $unset.wx_UserInfo = 1;
+    if (link.unionid) $set.wx_unionid = link.unionid;
+    else $unset.wx_unionid = 1;
+    const update = Object.keys($unset).length ? { $set, $unset } : { $set };
+    await retryOnDuplicateKey(() => this.BASICUSER.updateOne({ phone }, update, { upsert: true }));
+  }
+
+  /** Removes `openId`'s WeChat link from the platform user of `phone` (the number stays theirs). */
+  async releaseBasicUser(openId: string, phone: string): Promise<void> {
+    await this.BASICUSER.updateOne({ phone, wx_openId: openId }, { $unset: { wx_openId: 1, wx_UserInfo: 1, wx_unionid: 1 } });
   }
 
   /** The user behind a verified token; 401 when the token names no (or no longer any) user. */
@@ -190,16 +214,24 @@ export default class WxmpUserService extends WxmpIndexService {
     return { ...user, isWXAuth: user.isWXAuth === true };
   }
 
-  /** Binds a phone number (either form) to the user, and feeds the platform user with it. */
+  /**
+   * Binds a phone number (either form) to the user and gives the platform user of that number
+   * this user's WeChat link. A number held by another user is a 409 that changes nothing (the
+   * unique index decides races); the number this user held before is released.
+   */
   async bindPhone(DATAS: BindPhoneInput, _id: string): Promise<{ phone: string }> {
     const user = await this.requireUser(_id);
     const phone = DATAS.code ? await this.phoneFromCode(DATAS.code) : await this.phoneFromEncrypted(DATAS, user.openId);
-    const RBD = await this.userMODEL.findOneAndUpdate({ _id: user._id }, { $set: { telphone: phone } }, { new: true, projection: USER_FIELDS }).lean<LeanUser>();
-    if (!RBD) throw userGone();
-    const basic: { phone: string; wx_UserInfo?: IWxUserInfo; wx_unionid?: string } = { phone };
-    if (RBD.wxUserInfo) basic.wx_UserInfo = RBD.wxUserInfo;
-    if (RBD.unionid) basic.wx_unionid = RBD.unionid;
-    await this.createBasicUser(basic, phone);
+    let before: LeanUser | null;
+    try {
+      before = await this.userMODEL.findOneAndUpdate({ _id: user._id }, { $set: { telphone: phone } }, { new: false, projection: USER_FIELDS }).lean<LeanUser>();
+    } catch (err) {
+      if (isDuplicateKey(err)) throw new ConflictError('This phone number is bound to another account', 'PHONE_TAKEN');
+      throw err;
+    }
+    if (!before) throw userGone();
+    if (before.telphone && before.telphone !== phone) await this.releaseBasicUser(before.openId, before.telphone);
+    await this.createBasicUser({ openId: before.openId, wxUserInfo: before.wxUserInfo, unionid: before.unionid }, phone);
     return { phone };
   }
 
@@ -218,7 +250,7 @@ export default class WxmpUserService extends WxmpIndexService {
   private async phoneFromEncrypted(DATAS: BindPhoneInput, openId: string): Promise<string> {
     if (!DATAS.js_code) throw new BadRequestError('Send either code, or jscode with encryptedData and iv');
     const data = await this.descDatas<{ phoneNumber?: unknown }>({ js_code: DATAS.js_code, encryptedData: DATAS.encryptedData, iv: DATAS.iv }, openId);
-    if (typeof data.phoneNumber !== 'string' || !PHONE.test(data.phoneNumber)) throw new DecryptError('no phone number in the data');
+    if (typeof data.phoneNumber !== 'string' || !PHONE.test(data.phoneNumber)) throw dataIncomplete('phoneNumber');
     return data.phoneNumber;
   }
 
@@ -226,7 +258,7 @@ export default class WxmpUserService extends WxmpIndexService {
   async getRun(DATAS: EncryptedInput, uid: string): Promise<{ stepInfoList: unknown[] }> {
     const user = await this.requireUser(uid);
     const data = await this.descDatas<{ stepInfoList?: unknown }>(DATAS, user.openId);
-    if (!Array.isArray(data.stepInfoList)) throw new DecryptError('no stepInfoList in the data');
+    if (!Array.isArray(data.stepInfoList)) throw dataIncomplete('stepInfoList');
     return { stepInfoList: data.stepInfoList };
   }
 

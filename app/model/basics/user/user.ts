@@ -7,6 +7,11 @@ import { mpConnection } from '../../../lib/db';
 export interface IBasicUser {
   _id: Types.ObjectId;
   phone: string;
+  /**
+   * The WeChat link: which mini-program user (openId) holds this number, with their profile
+   * and unionid. Written and removed as a whole, so it never mixes two WeChat users.
+   */
+  wx_openId?: string;
   wx_UserInfo?: IWxUserInfo;
   wx_unionid?: string;
   createdAt: Date;
@@ -19,6 +24,7 @@ export default (app: Application) => {
   const { Schema } = app.mongoose;
   const basicUserSchema = new Schema<IBasicUser, BasicUserModel>({
     phone: { type: String, required: true, unique: true },
+    wx_openId: String,
     wx_UserInfo: { type: Schema.Types.Mixed },
     wx_unionid: String,
   }, { timestamps: true });

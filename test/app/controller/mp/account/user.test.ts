@@ -110,8 +110,15 @@ describe('test/app/controller/mp/account/user.test.ts', () => {
       assert.equal(record(await post(AUTH, { jscode: mp.loginCode() }).expect(504)).body.code, 'WECHAT_TIMEOUT');
       assert.ok(Date.now() - started < app.config.wxmp.requestTimeoutMs + 1000);
       assert.equal(wechat().count('/sns/jscode2session'), 1, 'login never retries a code after a timeout');
-      wechat().inject({ path: '/sns/jscode2session', kind: 'errcode', errcode: 45011, times: 1 });
-      assert.equal(record(await post(AUTH, { jscode: mp.loginCode() }).expect(429)).body.code, 'WECHAT_RATE_LIMITED');
+      wechat().inject({ path: '/sns/jscode2session', kind: 'errcode', errcode: 45011, errmsg: 'api freq out of limit rid: 6561f0-internal', times: 1 });
+      const limited = record(await post(AUTH, { jscode: mp.loginCode() }).expect(429));
+      assert.equal(limited.body.code, 'WECHAT_RATE_LIMITED');
+      assert.equal(limited.headers['retry-after'], '60');
+      assert.doesNotMatch(limited.text, /rid|freq out/, 'WeChat\'s errmsg stays in the log');
+      assert.match(limited.body.message, /45011/);
+      wechat().inject({ path: '/sns/jscode2session', kind: 'errcode', errcode: 40125, errmsg: 'invalid appsecret rid: 6561f0-x', times: 1 });
+      const misconfigured = record(await post(AUTH, { jscode: mp.loginCode() }).expect(502));
+      assert.doesNotMatch(misconfigured.text, /appsecret|rid/);
       const risky = new MiniProgram(app);
       wechat().markRisky(risky.openid);
       assert.equal(record(await post(AUTH, { jscode: risky.loginCode() }).expect(403)).body.code, 'WECHAT_RISK_BLOCKED');
@@ -192,11 +199,110 @@ describe('test/app/controller/mp/account/user.test.ts', () => {
       assert.equal(wechat().count('/wxa/business/getuserphonenumber'), 1);
       const reused = record(await post(BIND, { code }, token).expect(400));
       assert.equal(reused.body.code, 'INVALID_CODE');
-      // Two users binding one phone share the one basics user.
-      const other = new MiniProgram(app);
-      const otherLogin = await other.login();
-      await post(BIND, { code: wechat().issuePhoneCode(mp.appid, '13900139000') }, otherLogin.token).expect(200);
-      assert.equal(await app.mockContext().models.Basics.User.User.countDocuments({ phone: '13900139000' }), 1);
+    });
+
+    describe('a phone number belongs to one user', () => {
+      const bindCode = (mp: MiniProgram, phone: string) => ({ code: wechat().issuePhoneCode(mp.appid, phone) });
+      const basics = () => app.mockContext().models.Basics.User.User;
+      const users = () => app.mockContext().models.Account.User;
+
+      it('a number another user holds is 409 PHONE_TAKEN, and nothing changes for anyone', async () => {
+        const alice = new MiniProgram(app);
+        const bob = new MiniProgram(app);
+        const a = await alice.login(true);
+        const b = await bob.login(true);
+        await post(BIND, bindCode(alice, '13811112222'), a.token).expect(200);
+        const before = JSON.stringify([ await users().find().sort({ openId: 1 }).lean(), await basics().find().lean() ]);
+        const res = record(await post(BIND, bindCode(bob, '13811112222'), b.token).expect(409));
+        assert.equal(res.body.code, 'PHONE_TAKEN');
+        assert.equal(JSON.stringify([ await users().find().sort({ openId: 1 }).lean(), await basics().find().lean() ]), before);
+        const basic = await basics().findOne({ phone: '13811112222' }).lean();
+        assert.equal(basic?.wx_openId, alice.openid);
+        assert.equal(basic?.wx_unionid, `un_${alice.openid}`);
+        assert.equal((await users().findOne({ openId: bob.openid }).lean())?.telphone, undefined);
+        // The seed's encrypted form is held to the same rule.
+        const enc = bob.encrypt({ phoneNumber: '13811112222', purePhoneNumber: '13811112222', countryCode: '86' });
+        assert.equal(record(await post(BIND, { jscode: bob.loginCode(), ...enc }, b.token).expect(409)).body.code, 'PHONE_TAKEN');
+      });
+
+      it('12 users racing for one number: exactly one wins, the platform user carries only the winner', async () => {
+        const players = Array.from({ length: 12 }, () => new MiniProgram(app));
+        const tokens: string[] = [];
+        for (const p of players) tokens.push((await p.login(true)).token);
+        const server = await listen(app);
+        let statuses: number[];
+        try {
+          statuses = await Promise.all(players.map((p, i) => fetch(`${server.url}${BIND}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i]}` },
+            body: JSON.stringify(bindCode(p, '13822223333')),
+          }).then(r => r.status)));
+        } finally {
+          await server.close();
+        }
+        assert.equal(statuses.filter(s => s === 200).length, 1, `statuses ${statuses}`);
+        assert.equal(statuses.filter(s => s === 409).length, 11);
+        const winner = players[statuses.indexOf(200)];
+        const holders = await users().find({ telphone: '13822223333' }).lean();
+        assert.deepEqual(holders.map(u => u.openId), [ winner.openid ]);
+        const basic = await basics().findOne({ phone: '13822223333' }).lean();
+        assert.equal(basic?.wx_openId, winner.openid);
+        assert.equal(basic?.wx_unionid, `un_${winner.openid}`);
+      });
+
+      it('re-binding moves the WeChat link to the new number and frees the old one', async () => {
+        const carol = new MiniProgram(app);
+        const { token } = await carol.login(true);
+        const phones = [ '13833330001', '13833330002', '13833330003', '13833330004', '13833330005' ];
+        for (const phone of phones) await post(BIND, bindCode(carol, phone), token).expect(200);
+        assert.equal(await basics().countDocuments({ wx_unionid: `un_${carol.openid}` }), 1, 'one platform user carries her unionid');
+        assert.equal(await basics().countDocuments({ wx_openId: carol.openid }), 1);
+        const old = await basics().findOne({ phone: phones[0] }).lean();
+        assert.ok(old, 'the platform user of the old number stays (other apps may use it)');
+        assert.equal(old.wx_openId, undefined);
+        assert.equal(old.wx_unionid, undefined);
+        assert.equal(old.wx_UserInfo, undefined);
+        // The old number is free again: another user may bind it, and gets only their own link.
+        const dave = new MiniProgram(app);
+        const d = await dave.login();
+        await post(BIND, bindCode(dave, phones[0]), d.token).expect(200);
+        const now = await basics().findOne({ phone: phones[0] }).lean();
+        assert.equal(now?.wx_openId, dave.openid);
+        const daveUser = await users().findOne({ openId: dave.openid }).lean();
+        assert.equal(now?.wx_unionid, daveUser?.unionid, 'his own unionid, nothing of Carol\'s');
+        assert.equal(now?.wx_UserInfo, undefined, 'no profile left from anyone (Dave shared none)');
+      });
+
+      it('a platform user left by the seed with someone\'s link gets the binder\'s link as a whole', async () => {
+        await basics().create({ phone: '13855550000', wx_UserInfo: { nickName: 'legacy' }, wx_unionid: 'un_legacy' });
+        const frank = new MiniProgram(app);
+        const { token } = await frank.login();
+        await app.mockContext().models.Account.User.updateOne({ openId: frank.openid }, { $unset: { unionid: 1 } });
+        await post(BIND, bindCode(frank, '13855550000'), token).expect(200);
+        const basic = await basics().findOne({ phone: '13855550000' }).lean();
+        assert.equal(basic?.wx_openId, frank.openid);
+        assert.equal(basic?.wx_unionid, undefined);
+        assert.equal(basic?.wx_UserInfo, undefined);
+      });
+
+      it('binding the number you already hold again is fine and changes nothing else', async () => {
+        const erin = new MiniProgram(app);
+        const { token } = await erin.login(true);
+        await post(BIND, bindCode(erin, '13844440000'), token).expect(200);
+        await post(BIND, bindCode(erin, '13844440000'), token).expect(200);
+        assert.equal((await basics().findOne({ phone: '13844440000' }).lean())?.wx_openId, erin.openid);
+      });
+    });
+
+    it('data that decrypts but lacks its field is 400 DATA_INCOMPLETE, not a request to log in again', async () => {
+      const mp = new MiniProgram(app);
+      const { token } = await mp.login();
+      const phone = record(await post(BIND, { jscode: mp.loginCode(), ...mp.encrypt({ purePhoneNumber: '13800138000' }) }, token).expect(400));
+      assert.equal(phone.body.code, 'DATA_INCOMPLETE');
+      assert.match(phone.body.message, /phoneNumber/);
+      const run = record(await post(RUN, { jscode: mp.loginCode(), ...mp.encrypt({ steps: [] }) }, token).expect(400));
+      assert.equal(run.body.code, 'DATA_INCOMPLETE');
+      assert.match(run.body.message, /stepInfoList/);
     });
 
     it('bindPhone refuses a wx.login code of another user', async () => {
