@@ -10,8 +10,9 @@ export default class AppBootHook implements IBoot {
 
   configWillLoad(): void {
     // Outermost: every request gets an id first, then every failure (body-parser errors
-    // and 404s included) is answered as JSON.
-    this.app.config.coreMiddleware.unshift('requestId', 'errorHandler');
+    // and 404s included) is answered as JSON, then work beyond what the worker can start
+    // soon is refused before anything else is done for it.
+    this.app.config.coreMiddleware.unshift('requestId', 'errorHandler', 'overload');
   }
 
   async didReady(): Promise<void> {

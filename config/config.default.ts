@@ -46,11 +46,27 @@ export interface HealthConfig {
   timeoutMs: number;
 }
 
+/** Abuse limits (rate-limiter-flexible on MongoDB, so they hold across workers and hosts). */
+export interface RateLimitConfig {
+  /** Logins per client address per minute (`RATE_LIMIT_LOGIN_PER_MINUTE`); 0 turns it off. */
+  loginPerMinute: number;
+  /** Writes per user per minute: bindPhone, run (`RATE_LIMIT_USER_PER_MINUTE`); 0 turns it off. */
+  userPerMinute: number;
+}
+
+/** Load shedding: what one worker accepts before it answers 503 OVERLOADED at once. */
+export interface OverloadConfig {
+  /** Requests one worker serves at a time; more are refused at once (`OVERLOAD_MAX_IN_FLIGHT`); 0 turns it off. */
+  maxInFlight: number;
+}
+
 /** This app's own config sections, next to the framework's and plugins'. */
 export interface BizConfig {
   wxmp: WxmpConfig;
   health: HealthConfig;
   session: SessionConfig;
+  rateLimit: RateLimitConfig;
+  overload: OverloadConfig;
   sandbox: SandboxConfig | null;
 }
 
@@ -127,7 +143,19 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
   };
 
   const health: HealthConfig = { timeoutMs: 1000 };
+  const rateLimit: RateLimitConfig = {
+    loginPerMinute: envInt('RATE_LIMIT_LOGIN_PER_MINUTE', 60),
+    userPerMinute: envInt('RATE_LIMIT_USER_PER_MINUTE', 30),
+  };
+  const overload: OverloadConfig = { maxInFlight: envInt('OVERLOAD_MAX_IN_FLIGHT', 256) };
+  // Behind N reverse proxies / load balancers, TRUST_PROXY=N takes the client address from
+  // X-Forwarded-For: the entry the outermost of our proxies appended (the last N are ours;
+  // anything left of them the client wrote itself). Never by default, or any client could
+  // pick its address, and so its rate limit.
+  const proxyHops = envInt('TRUST_PROXY', 0);
+  config.proxy = proxyHops > 0;
+  config.maxIpsCount = proxyHops;
   const sandbox: SandboxConfig | null = null;
 
-  return { ...config, wxmp, health, session, sandbox };
+  return { ...config, wxmp, health, session, rateLimit, overload, sandbox };
 };

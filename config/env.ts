@@ -14,7 +14,11 @@ export type EnvName =
   | 'EGG_KEYS'
   | 'LOG_DIR'
   | 'PORT'
-  | 'WORKERS';
+  | 'WORKERS'
+  | 'RATE_LIMIT_LOGIN_PER_MINUTE'
+  | 'RATE_LIMIT_USER_PER_MINUTE'
+  | 'TRUST_PROXY'
+  | 'OVERLOAD_MAX_IN_FLIGHT';
 
 /** The variables `prod` refuses to start without. */
 export const REQUIRED_IN_PROD: readonly EnvName[] = [ 'MONGODB_URI', 'WXMP_APPID', 'WXMP_SECRET', 'JWT_SECRET' ];

@@ -1,16 +1,20 @@
 import crypto, { type KeyObject } from 'node:crypto';
 import os from 'node:os';
 import type { Application } from 'egg';
+import { mpConnection } from '../lib/db';
+import { RateLimiters } from '../lib/rate_limit';
 import { SingleFlight } from '../lib/single_flight';
 
 const FLIGHTS = Symbol('Application#tokenFlights');
 const HOLDER = Symbol('Application#tokenHolderId');
 const JWT_KEY = Symbol('Application#jwtKey');
+const RATE_LIMITERS = Symbol('Application#rateLimiters');
 
 interface Cache {
   [FLIGHTS]?: SingleFlight;
   [HOLDER]?: string;
   [JWT_KEY]?: { secret: string; key: KeyObject };
+  [RATE_LIMITERS]?: RateLimiters;
 }
 
 export default {
@@ -30,6 +34,13 @@ export default {
     const { secret } = (this as unknown as Application).config.jwt;
     if (self[JWT_KEY]?.secret !== secret) self[JWT_KEY] = { secret, key: crypto.createSecretKey(Buffer.from(secret, 'utf8')) };
     return self[JWT_KEY].key;
+  },
+
+  /** The MongoDB-backed rate limiters (shared by every worker and host through the database). */
+  get rateLimiters(): RateLimiters {
+    const self = this as Cache;
+    self[RATE_LIMITERS] ??= new RateLimiters(() => mpConnection(this as unknown as Application));
+    return self[RATE_LIMITERS];
   },
 
   /** Names this process (and app instance) as a holder of the cross-process refresh lease. */

@@ -4,7 +4,7 @@
  */
 export class ApiError extends Error {
   /** Sent as `Retry-After` (seconds) with the error: when a retry may succeed. */
-  retryAfterSeconds?: number;
+  declare retryAfterSeconds?: number;
 
   constructor(readonly status: number, readonly code: string, message: string) {
     super(message);

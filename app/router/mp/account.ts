@@ -4,11 +4,13 @@ import type { Application } from 'egg';
 export default (app: Application) => {
   const { router, controller } = app;
   const jwt = app.middleware.jwtAuth();
+  const perAddress = app.middleware.rateLimit({ scope: 'login' });
+  const perUser = app.middleware.rateLimit({ scope: 'user' });
   const user = controller.mp.account.user;
   // 用户登录
-  router.post('wxmp', '/api/v1/mp/account/user/auth', user.create);
+  router.post('wxmp', '/api/v1/mp/account/user/auth', perAddress, user.create);
   // 用户绑定手机
-  router.post('wxmpBindPhone', '/api/v1/mp/account/user/bindPhone', jwt, user.bindPhone);
+  router.post('wxmpBindPhone', '/api/v1/mp/account/user/bindPhone', jwt, perUser, user.bindPhone);
   // 获取用户信息
   router.get('getUserInfo', '/api/v1/mp/account/user/info', jwt, user.show);
   // 刷新token
@@ -16,5 +18,5 @@ export default (app: Application) => {
   // 检查token (no database: the token's own claims)
   router.get('session', '/api/v1/mp/account/session', jwt, user.session);
   // 微信运动步数 (the seed's getRun had no route)
-  router.post('wxmpRun', '/api/v1/mp/account/user/run', jwt, user.run);
+  router.post('wxmpRun', '/api/v1/mp/account/user/run', jwt, perUser, user.run);
 };
