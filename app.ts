@@ -1,4 +1,6 @@
+import type { Server } from 'node:http';
 import type { Application, IBoot } from 'egg';
+import { clientErrorResponse, configureServer } from './app/lib/http_server';
 
 /** How long a stopping worker waits for requests in flight (egg-cluster kills it after 5 s). */
 const DRAIN_MS = 4000;
@@ -6,6 +8,8 @@ const DRAIN_MS = 4000;
 export default class AppBootHook implements IBoot {
   constructor(private readonly app: Application) {
     app.requestsInFlight = 0;
+    // Emitted by egg-cluster before the worker's server listens.
+    app.on('server', (server: Server) => configureServer(server, app.config.httpServer));
   }
 
   configWillLoad(): void {
@@ -13,6 +17,7 @@ export default class AppBootHook implements IBoot {
     // and 404s included) is answered as JSON, then work beyond what the worker can start
     // soon is refused before anything else is done for it.
     this.app.config.coreMiddleware.unshift('requestId', 'errorHandler', 'overload');
+    this.app.config.onClientError = clientErrorResponse;
   }
 
   async didReady(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
+import type { HttpServerConfig } from '../app/lib/http_server';
 import { env, envInt } from './env';
 
 export type TokenMode = 'classic' | 'stable';
@@ -60,6 +61,8 @@ export interface OverloadConfig {
   maxInFlight: number;
 }
 
+export type { HttpServerConfig } from '../app/lib/http_server';
+
 /** This app's own config sections, next to the framework's and plugins'. */
 export interface BizConfig {
   wxmp: WxmpConfig;
@@ -67,6 +70,7 @@ export interface BizConfig {
   session: SessionConfig;
   rateLimit: RateLimitConfig;
   overload: OverloadConfig;
+  httpServer: HttpServerConfig;
   sandbox: SandboxConfig | null;
 }
 
@@ -148,6 +152,8 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
     userPerMinute: envInt('RATE_LIMIT_USER_PER_MINUTE', 30),
   };
   const overload: OverloadConfig = { maxInFlight: envInt('OVERLOAD_MAX_IN_FLIGHT', 256) };
+  // Slow clients: a dribbling client is cut off within 11 s (headers) or 31 s (body).
+  const httpServer: HttpServerConfig = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5000, checkIntervalMs: 1000 };
   // Behind N reverse proxies / load balancers, TRUST_PROXY=N takes the client address from
   // X-Forwarded-For: the entry the outermost of our proxies appended (the last N are ours;
   // anything left of them the client wrote itself). Never by default, or any client could
@@ -157,5 +163,5 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
   config.maxIpsCount = proxyHops;
   const sandbox: SandboxConfig | null = null;
 
-  return { ...config, wxmp, health, session, rateLimit, overload, sandbox };
+  return { ...config, wxmp, health, session, rateLimit, overload, httpServer, sandbox };
 };

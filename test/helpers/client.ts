@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { MockApplication } from 'egg-mock';
 import { wechat } from './sandbox';
 
@@ -58,4 +58,25 @@ export async function listen(app: MockApplication): Promise<{ url: string; close
       server.close(() => resolve());
     }),
   };
+}
+
+let clusterLike: Promise<{ url: string; server: http.Server }> | undefined;
+
+/**
+ * The app behind an HTTP server wired as egg-cluster and egg wire a worker's: our `server`
+ * hook (the limits) before listening, and egg's clientError handler. (egg-mock already
+ * spent egg's own once-only `server` hook on its internal server, so that handler is
+ * attached here as egg's onServer attaches it.) One per test process.
+ */
+export function clusterLikeServer(app: MockApplication): Promise<{ url: string; server: http.Server }> {
+  clusterLike ??= (async () => {
+    const server = http.createServer(app.callback());
+    app.emit('server', server);
+    const egg = app as unknown as { onClientError(err: Error, socket: Socket): void }; // egg's, untyped
+    server.on('clientError', (err: Error, socket: Socket) => egg.onClientError(err, socket));
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', () => resolve()));
+    server.unref();
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+  })();
+  return clusterLike;
 }
