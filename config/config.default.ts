@@ -1,6 +1,7 @@
 import type { EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
 import type { HttpServerConfig } from '../app/lib/http_server';
 import { env, envInt } from './env';
+import { mongoClientConfig } from './mongo_uri';
 
 export type TokenMode = 'classic' | 'stable';
 
@@ -110,15 +111,12 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
 
   config.bodyParser = { jsonLimit: '64kb', formLimit: '64kb', enableTypes: [ 'json' ] };
 
+  // Credentials in MONGODB_URI are split off into the driver's `auth` option (mongo_uri.ts).
+  const mongoUri = env('MONGODB_URI');
   config.mongoose = {
     clients: {
-      mp: {
-        url: env('MONGODB_URI') ?? '',
-        options: {
-          // Fail a request within seconds while the database is away, instead of hanging.
-          serverSelectionTimeoutMS: 5000,
-        },
-      },
+      // Fail a request within seconds while the database is away, instead of hanging.
+      mp: mongoUri ? mongoClientConfig(mongoUri, 5000) : { url: '', options: { serverSelectionTimeoutMS: 5000 } },
     },
   };
 

@@ -1,6 +1,7 @@
 import type { EggAppConfig, PowerPartial } from 'egg';
 import type { SandboxConfig, WxmpConfig } from './config.default';
 import { env } from './env';
+import { mongoClientConfig } from './mongo_uri';
 
 /** Fixed ports so the agent (which starts the stand-ins) and the workers agree without talking. */
 export const DEV_MONGO_PORT = 37017;
@@ -18,7 +19,7 @@ export default () => {
     sandbox.mongo = { port: DEV_MONGO_PORT, dbpath: '.data/mongo' };
     mongoUrl = `mongodb://127.0.0.1:${DEV_MONGO_PORT}/wxmp`;
   }
-  config.mongoose = { clients: { mp: { url: mongoUrl, options: { serverSelectionTimeoutMS: 5000 } } } };
+  config.mongoose = { clients: { mp: mongoClientConfig(mongoUrl, 5000) } };
 
   const wxmp: Partial<WxmpConfig> = {};
   if (!env('WXMP_APPID')) {

@@ -1,7 +1,9 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
 import type { RateLimitConfig, SandboxConfig, WxmpConfig } from './config.default';
 import { env } from './env';
+import { mongoClientConfig } from './mongo_uri';
 
 /**
  * Tests: with no MONGODB_URI the agent starts a fresh in-memory sandbox/mongo on a free port
@@ -21,11 +23,12 @@ export default (appInfo: EggAppInfo) => {
   // secret scan: egg-mock wipes <baseDir>/logs whenever another test app starts.
   const output = path.join(testOutputRoot(appInfo.baseDir), String(++appSeq));
   config.rundir = path.join(output, 'run');
+  fs.mkdirSync(config.rundir, { recursive: true }); // egg's config dump creates only the last level
   const sandbox: SandboxConfig = {};
   const mongoUrl = env('MONGODB_URI');
   if (!mongoUrl) sandbox.mongo = { port: 0 };
   const url = mongoUrl ?? `${process.env.SANDBOX_MONGO_URI ?? 'mongodb://127.0.0.1:1'}/wxmp_test`;
-  config.mongoose = { clients: { mp: { url, options: { serverSelectionTimeoutMS: 3000 } } } };
+  config.mongoose = { clients: { mp: mongoClientConfig(url, 3000) } };
 
   sandbox.wechat = { port: 0 };
   const wxmp: Partial<WxmpConfig> = {

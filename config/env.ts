@@ -50,6 +50,10 @@ export function prodEnvProblems(): string[] {
   if (secret !== undefined && secret.length < MIN_JWT_SECRET_LENGTH) {
     problems.push(`JWT_SECRET must be at least ${MIN_JWT_SECRET_LENGTH} characters (got ${secret.length})`);
   }
+  const mongoUri = env('MONGODB_URI');
+  if (mongoUri !== undefined && !/^mongodb(\+srv)?:\/\/[^/?#]+/.test(mongoUri)) {
+    problems.push('MONGODB_URI must be a mongodb:// or mongodb+srv:// connection string');
+  }
   const mode = env('WXMP_TOKEN_MODE');
   if (mode !== undefined && mode !== 'classic' && mode !== 'stable') {
     problems.push(`WXMP_TOKEN_MODE must be "classic" or "stable" (got "${mode}")`);

@@ -1,5 +1,5 @@
 /**
- * `npm run sandbox -- [--mongo-port <port> [--dbpath <dir>] [--flush-ms <ms>] [--ttl-monitor-ms <ms>]] [--wechat-port <port>]`
+ * `npm run sandbox -- [--mongo-port <port> [--dbpath <dir>] [--flush-ms <ms>] [--ttl-monitor-ms <ms>] [--auth user:password]] [--wechat-port <port>]`
  * Runs the stand-ins in the foreground until SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
@@ -28,17 +28,28 @@ async function main(): Promise<void> {
       'ttl-monitor-ms': { type: 'string' },
       'flush-ms': { type: 'string' },
       'wechat-port': { type: 'string' },
+      auth: { type: 'string' },
     },
   });
   const running: Stoppable[] = [];
   const mongoPort = intOption(values['mongo-port'], 'mongo-port');
   const wechatPort = intOption(values['wechat-port'], 'wechat-port');
   if (mongoPort === undefined && wechatPort === undefined) {
-    process.stderr.write('usage: npm run sandbox -- [--mongo-port <port> [--dbpath <dir>] [--flush-ms <ms>] [--ttl-monitor-ms <ms>]] [--wechat-port <port>]\n');
+    process.stderr.write('usage: npm run sandbox -- [--mongo-port <port> [--dbpath <dir>] [--flush-ms <ms>] [--ttl-monitor-ms <ms>] [--auth user:password]] [--wechat-port <port>]\n');
     process.exit(2);
+  }
+  let users: { username: string; password: string }[] | undefined;
+  if (values.auth !== undefined) {
+    const colon = values.auth.indexOf(':');
+    if (colon < 1 || colon === values.auth.length - 1) {
+      process.stderr.write('sandbox: --auth takes user:password\n');
+      process.exit(2);
+    }
+    users = [ { username: values.auth.slice(0, colon), password: values.auth.slice(colon + 1) } ];
   }
   if (mongoPort !== undefined) {
     const mongo = await startMongoSandbox({
+      users,
       port: mongoPort,
       dbpath: values.dbpath,
       ttlMonitorMs: intOption(values['ttl-monitor-ms'], 'ttl-monitor-ms'),

@@ -4,6 +4,7 @@
  */
 import net from 'node:net';
 import type { Document } from 'bson';
+import { ScramAuthenticator, type ConnectionAuth, type SandboxUser } from './auth';
 import { CommandHandler } from './commands';
 import { CommandError } from './errors';
 import { Storage } from './storage';
@@ -27,6 +28,8 @@ export interface MongoSandboxOptions {
   log?: (line: string) => void;
   /** Serve this store (a restart that keeps its data, as a mongod restart would). */
   storage?: Storage;
+  /** Require SCRAM-SHA-256 authentication as these users (mongod `--auth`); open when omitted. */
+  users?: SandboxUser[];
 }
 
 export interface MongoSandbox {
@@ -45,10 +48,26 @@ export async function startMongoSandbox(options: MongoSandboxOptions = {}): Prom
   const sockets = new Set<net.Socket>();
   let nextConnectionId = 1;
   const syncFlush = !!options.dbpath && options.flushMs === 0;
+  const authenticator = options.users?.length ? new ScramAuthenticator(options.users) : undefined;
+
+  /** One command of one connection, with authentication when the server requires it. */
+  const run = (name: string, body: Document, db: string, connectionId: number, auth: ConnectionAuth): Document => {
+    if (!authenticator) return handler.run(name, body, { db, connectionId });
+    authenticator.authorize(name, auth);
+    if (name === 'saslStart') return authenticator.saslStart(body, db, auth);
+    if (name === 'saslContinue') return authenticator.saslContinue(body, auth);
+    if (name === 'logout') {
+      auth.user = undefined;
+      return { ok: 1 };
+    }
+    const reply = handler.run(name, body, { db, connectionId });
+    return name === 'hello' || name.toLowerCase() === 'ismaster' ? authenticator.decorateHello(body, db, auth, reply) : reply;
+  };
 
   const server = net.createServer(socket => {
     const connectionId = nextConnectionId++;
     const framer = new MessageFramer();
+    const auth: ConnectionAuth = {};
     sockets.add(socket);
     socket.setNoDelay(true);
     socket.on('data', chunk => {
@@ -58,7 +77,7 @@ export async function startMongoSandbox(options: MongoSandboxOptions = {}): Prom
           const name = Object.keys(req.body)[0] ?? '';
           let reply: Document;
           try {
-            reply = handler.run(name, req.body, { db: req.db, connectionId });
+            reply = run(name, req.body, req.db, connectionId, auth);
           } catch (err) {
             reply = err instanceof CommandError
               ? err.toReply()

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import mm, { type MockApplication } from 'egg-mock';
+import { MongoClient } from 'mongodb';
+import { mongoClientConfig } from '../../config/mongo_uri';
+import { startMongoSandbox, type MongoSandbox } from '../../sandbox/mongo/server';
+import { MiniProgram } from '../helpers/client';
+import { findSecrets } from '../helpers/secrets';
+
+const PASSWORD = 'db-pass-Zq7wX9vK2mN4';
+
+describe('test/config/mongo_credentials.test.ts (no database password at rest)', () => {
+  it('splits user:password out of MONGODB_URI; the URL keeps hosts and options', () => {
+    const c = mongoClientConfig(`mongodb://app%40corp:${encodeURIComponent('p@ss:w/rd')}@db1:27017,db2:27017/wxmp?replicaSet=rs0&authSource=admin`, 5000);
+    assert.equal(c.url, 'mongodb://db1:27017,db2:27017/wxmp?replicaSet=rs0&authSource=admin');
+    assert.deepEqual(c.options.auth, { username: 'app@corp', password: 'p@ss:w/rd' });
+    assert.equal(mongoClientConfig('mongodb+srv://u:p@cluster0.example.net/wxmp', 5000).url, 'mongodb+srv://cluster0.example.net/wxmp');
+    assert.equal(mongoClientConfig('mongodb://db/wxmp', 5000).options.auth, undefined);
+    assert.throws(() => mongoClientConfig(`https://u:${PASSWORD}@db/wxmp`, 5000), (err: Error) => !err.message.includes(PASSWORD));
+  });
+
+  describe('an app on a MongoDB that requires authentication (sandbox --auth)', () => {
+    let sandbox: MongoSandbox;
+    let app: MockApplication;
+
+    before(async function() {
+      this.timeout(60_000);
+      sandbox = await startMongoSandbox({ port: 0, users: [ { username: 'wxmp_app', password: PASSWORD } ] });
+      mm(process.env, 'MONGODB_URI', `mongodb://wxmp_app:${PASSWORD}@127.0.0.1:${sandbox.port}/wxmp_cred?authSource=admin`);
+      app = mm.app({ cache: false });
+      await app.ready();
+    });
+    after(async () => {
+      await app?.close();
+      await sandbox?.stop();
+    });
+
+    it('authenticates and serves', async () => {
+      const mp = new MiniProgram(app);
+      const { userInfo } = await mp.login();
+      // Read back over a connection of our own: the write went through the authenticated one.
+      const client = await MongoClient.connect(`mongodb://wxmp_app:${PASSWORD}@127.0.0.1:${sandbox.port}/?authSource=admin`);
+      try {
+        assert.equal(await client.db('wxmp_cred').collection('users').countDocuments({ openId: mp.openid }), 1);
+        assert.equal(userInfo.uid, (await client.db('wxmp_cred').collection('users').findOne({ openId: mp.openid }))?._id.toString());
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('egg\'s config dumps and the logs hold no database password', async () => {
+      const agent = (app as unknown as { agent: MockApplication }).agent;
+      const appDump = path.join(app.config.rundir, 'application_config.json');
+      const agentDump = path.join(agent.config.rundir, 'agent_config.json');
+      for (const file of [ appDump, agentDump ]) {
+        assert.ok(fs.existsSync(file), `${file} was written`);
+        const dumped = JSON.parse(fs.readFileSync(file, 'utf8'));
+        assert.ok(!String(dumped.config.mongoose.clients.mp.url).includes('@'), 'no credentials in the dumped URL');
+        assert.notEqual(dumped.config.mongoose.clients.mp.options.auth.password, PASSWORD, 'masked by egg');
+      }
+      await new Promise(r => setTimeout(r, 1200)); // egg's file loggers flush every second
+      const dirs = [ app.config.rundir, agent.config.rundir, app.config.logger.dir, agent.config.logger.dir ].filter((d): d is string => !!d);
+      assert.deepEqual(findSecrets(dirs, [ PASSWORD, encodeURIComponent(PASSWORD) ]), []);
+    });
+  });
+});
