@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Application, IBoot } from 'egg';
-import { clientErrorResponse, configureServer } from './app/lib/http_server';
+import { clientErrorResponse, configureServer, installLoadShedding } from './app/lib/http_server';
 
 /** How long a stopping worker waits for requests in flight (egg-cluster kills it after 5 s). */
 const DRAIN_MS = 4000;
@@ -9,14 +9,16 @@ export default class AppBootHook implements IBoot {
   constructor(private readonly app: Application) {
     app.requestsInFlight = 0;
     // Emitted by egg-cluster before the worker's server listens.
-    app.on('server', (server: Server) => configureServer(server, app.config.httpServer));
+    app.on('server', (server: Server) => {
+      configureServer(server, app.config.httpServer);
+      installLoadShedding(server, () => app.config.overload.maxInFlight);
+    });
   }
 
   configWillLoad(): void {
     // Outermost: every request gets an id first, then every failure (body-parser errors
-    // and 404s included) is answered as JSON, then work beyond what the worker can start
-    // soon is refused before anything else is done for it.
-    this.app.config.coreMiddleware.unshift('requestId', 'errorHandler', 'overload');
+    // and 404s included) is answered as JSON. (Load shedding sits before egg: http_server.ts.)
+    this.app.config.coreMiddleware.unshift('requestId', 'errorHandler');
     this.app.config.onClientError = clientErrorResponse;
   }
 

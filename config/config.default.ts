@@ -149,7 +149,7 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
     loginPerMinute: envInt('RATE_LIMIT_LOGIN_PER_MINUTE', 60),
     userPerMinute: envInt('RATE_LIMIT_USER_PER_MINUTE', 30),
   };
-  const overload: OverloadConfig = { maxInFlight: envInt('OVERLOAD_MAX_IN_FLIGHT', 256) };
+  const overload: OverloadConfig = { maxInFlight: envInt('OVERLOAD_MAX_IN_FLIGHT', 64) };
   // Slow clients: a dribbling client is cut off within 11 s (headers) or 31 s (body).
   const httpServer: HttpServerConfig = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5000, checkIntervalMs: 1000 };
   // Behind N reverse proxies / load balancers, TRUST_PROXY=N takes the client address from

@@ -40,7 +40,7 @@ export function envInt(name: EnvName, fallback: number): number {
 
 /**
  * Problems with the production environment, one line each; empty when it is complete.
- * Used by config.prod.ts (the app refuses to boot) and scripts/check-env.js (npm start
+ * Used by config.prod.ts (the app refuses to boot) and scripts/instance.js (npm start
  * refuses before daemonising, so the operator sees the lines at once).
  */
 export function prodEnvProblems(): string[] {

@@ -20,14 +20,6 @@ export class RateLimitedError extends ApiError {
   }
 }
 
-/** 503: this worker has more requests in flight than it can start soon. */
-export class OverloadedError extends ApiError {
-  constructor(retryAfterSeconds = 1) {
-    super(503, 'OVERLOADED', 'The server is busy; retry shortly');
-    this.retryAfterSeconds = retryAfterSeconds;
-  }
-}
-
 /** 409: the resource is held by someone else (a phone number bound to another user). */
 export class ConflictError extends ApiError {
   constructor(message: string, code: string) {

@@ -1,4 +1,5 @@
-import type { Server } from 'node:http';
+import crypto from 'node:crypto';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ClientErrorResponse } from 'egg';
 
@@ -12,6 +13,47 @@ export interface HttpServerConfig {
   keepAliveTimeoutMs: number;
   /** How often Node checks the two timeouts above (its default, 30 s, would let a slow client stay 40 s). */
   checkIntervalMs: number;
+}
+
+/** Paths answered even under overload: load balancers and ops must still see the worker alive. */
+const ALWAYS_SERVED = new Set([ '/health' ]);
+
+const OVERLOADED_BODY = JSON.stringify({ code: 'OVERLOADED', message: 'The server is busy; retry shortly' });
+
+function refuseOverloaded(res: ServerResponse): void {
+  res.writeHead(503, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(OVERLOADED_BODY),
+    'Retry-After': '1',
+    'Cache-Control': 'no-store',
+    'X-Request-Id': crypto.randomUUID(),
+  });
+  res.end(OVERLOADED_BODY);
+}
+
+/**
+ * Load shedding in front of the application: while this worker already serves
+ * `maxInFlight()` requests, a new one is answered 503 OVERLOADED (JSON, Retry-After: 1) at
+ * once, instead of queueing behind the others for seconds. It sits before egg on purpose:
+ * a refusal builds no context and runs no middleware, so a flood of refused requests cannot
+ * eat the CPU the admitted ones need. `maxInFlight()` is read per request; 0 turns it off.
+ */
+export function installLoadShedding(server: Server, maxInFlight: () => number): void {
+  const handlers = server.listeners('request') as RequestListener[];
+  if (handlers.length !== 1) throw new Error(`load shedding expects the app as the only request listener (found ${handlers.length})`);
+  const [ app ] = handlers;
+  server.removeListener('request', app);
+  let inFlight = 0;
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const max = maxInFlight();
+    if (max > 0 && inFlight >= max && !ALWAYS_SERVED.has((req.url ?? '').split('?', 1)[0])) {
+      refuseOverloaded(res);
+      return;
+    }
+    inFlight++;
+    res.once('close', () => inFlight--);
+    app(req, res);
+  });
 }
 
 /**

@@ -14,14 +14,15 @@ const BASE64_PATTERN = '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/
 
 function errorResponses(...statuses: number[]): Record<string, unknown> {
   const descriptions: Record<number, string> = {
-    400: 'Invalid input (`INVALID_PARAM`, `INVALID_BODY`), undecryptable data (`DECRYPT_FAILED`: log in again), `OPENID_MISMATCH`, or a WeChat code that is invalid or used (`INVALID_CODE`)',
+    400: 'Invalid input (`INVALID_PARAM`, `INVALID_BODY`), undecryptable data (`DECRYPT_FAILED`: log in again), data that decrypts but lacks its field (`DATA_INCOMPLETE`), `OPENID_MISMATCH`, or a WeChat code that is invalid or used (`INVALID_CODE`)',
     401: 'Missing, invalid or expired token (`UNAUTHORIZED`, `TOKEN_EXPIRED`), or the user was deleted (`USER_NOT_FOUND`)',
     403: 'WeChat blocked a high-risk user (`WECHAT_RISK_BLOCKED`, errcode 40226)',
+    409: 'The phone number is bound to another account (`PHONE_TAKEN`); nothing changed',
     413: 'Body over 64 KiB (`PAYLOAD_TOO_LARGE`)',
-    429: 'WeChat rate limit (`WECHAT_RATE_LIMITED`, errcode 45011/45009)',
+    429: 'Too many requests from this address or user (`RATE_LIMITED`), or WeChat\'s rate limit (`WECHAT_RATE_LIMITED`, errcode 45011/45009); `Retry-After` says when to retry',
     500: 'Unexpected server error (`INTERNAL_ERROR`); details only in the server log',
     502: 'WeChat unreachable or failing (`WECHAT_UNAVAILABLE`, `WECHAT_ERROR`)',
-    503: 'Database unavailable (`DB_UNAVAILABLE`) or access_token refresh pending (`WECHAT_TOKEN_UNAVAILABLE`)',
+    503: 'Database unavailable (`DB_UNAVAILABLE`), access_token refresh pending (`WECHAT_TOKEN_UNAVAILABLE`), or this server is busy (`OVERLOADED`, with `Retry-After`)',
     504: 'WeChat did not answer in time (`WECHAT_TIMEOUT`)',
   };
   return Object.fromEntries(statuses.map(s => [ String(s), { description: descriptions[s], content: json(ref('Error')) } ]));
@@ -188,7 +189,7 @@ export const openapiDocument = {
         summary: 'Bind a phone number',
         security: bearer,
         requestBody: { required: true, content: json(ref('BindPhoneRequest')) },
-        responses: { 200: { description: 'Bound', content: json(ref('PhoneResponse')) }, ...errorResponses(400, 401, 413, 429, 500, 502, 503, 504) },
+        responses: { 200: { description: 'Bound', content: json(ref('PhoneResponse')) }, ...errorResponses(400, 401, 409, 413, 429, 500, 502, 503, 504) },
       },
     },
     '/api/v1/mp/account/user/info': {
@@ -209,7 +210,7 @@ export const openapiDocument = {
       get: {
         summary: 'The verified token\'s claims (no database read)',
         security: bearer,
-        responses: { 200: { description: 'Claims', content: json(ref('SessionClaims')) }, ...errorResponses(401) },
+        responses: { 200: { description: 'Claims', content: json(ref('SessionClaims')) }, ...errorResponses(401, 503) },
       },
     },
     '/api/v1/mp/account/user/run': {

@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
@@ -46,10 +48,59 @@ const PATHS: Record<Route, [string, 'get' | 'post']> = {
 const DOCUMENTED_CODES = new Set([
   'INVALID_PARAM', 'INVALID_BODY', 'DECRYPT_FAILED', 'OPENID_MISMATCH', 'INVALID_CODE', 'UNAUTHORIZED', 'TOKEN_EXPIRED',
   'USER_NOT_FOUND', 'WECHAT_RISK_BLOCKED', 'NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'WECHAT_RATE_LIMITED', 'WECHAT_UNAVAILABLE',
-  'WECHAT_ERROR', 'DB_UNAVAILABLE', 'WECHAT_TOKEN_UNAVAILABLE', 'WECHAT_TIMEOUT',
+  'WECHAT_ERROR', 'DB_UNAVAILABLE', 'WECHAT_TOKEN_UNAVAILABLE', 'WECHAT_TIMEOUT', 'RATE_LIMITED', 'OVERLOADED', 'PHONE_TAKEN',
+  'DATA_INCOMPLETE',
 ]);
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+
+function percentile(values: number[], p: number): number {
+  const sorted = [ ...values ].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+}
+
+interface FloodResult {
+  ok: number;
+  overloaded: number;
+  /** Anything else: `status code` or a transport error, with counts. */
+  failures: Record<string, number>;
+  latencies: number[];
+}
+
+/** `connections` keep-alive connections, each sending GET requests back to back for `ms`. */
+async function flood(url: string, token: string, connections: number, ms: number): Promise<FloodResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const result: FloodResult = { ok: 0, overloaded: 0, failures: {}, latencies: [] };
+  const fail = (key: string) => { result.failures[key] = (result.failures[key] ?? 0) + 1; };
+  const one = () => new Promise<void>(resolve => {
+    const started = Date.now();
+    const req = http.get(url, { agent, headers: { authorization: `Bearer ${token}` }, timeout: 15_000 }, res => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', d => { body += d; });
+      res.on('end', () => {
+        result.latencies.push(Date.now() - started);
+        if (res.statusCode === 200) result.ok++;
+        else if (res.statusCode === 503 && /application\/json/.test(String(res.headers['content-type'])) &&
+          res.headers['retry-after'] && (JSON.parse(body) as { code?: string }).code === 'OVERLOADED') result.overloaded++;
+        else fail(`${res.statusCode} ${body.slice(0, 80)}`);
+        resolve();
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('client timeout')));
+    req.on('error', err => {
+      result.latencies.push(Date.now() - started);
+      fail((err as NodeJS.ErrnoException).code ?? err.message);
+      resolve();
+    });
+  });
+  const end = Date.now() + ms;
+  await Promise.all(Array.from({ length: connections }, async () => {
+    while (Date.now() < end) await one();
+  }));
+  agent.destroy();
+  return result;
+}
 
 async function postJson<T>(url: string, body: unknown): Promise<T> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -185,6 +236,10 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
         WXMP_SECRET: SECRET,
         WXMP_API_BASE: wechat.urls.wechat,
         JWT_SECRET,
+        // The virtual users log in from one address far faster than a person; the limits
+        // stay on (their MongoDB counters are on every request's path) but out of the way.
+        RATE_LIMIT_LOGIN_PER_MINUTE: '1000000',
+        RATE_LIMIT_USER_PER_MINUTE: '1000000',
       },
     });
     db = await MongoClient.connect(mongo.urls.mongo, { serverSelectionTimeoutMS: 10_000 });
@@ -218,7 +273,7 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
     for (const name of [ 'MONGODB_URI', 'WXMP_APPID', 'WXMP_SECRET', 'JWT_SECRET' ]) delete env[name];
     let failure: { status?: number; stderr?: Buffer } | undefined;
     try {
-      execFileSync(process.execPath, [ 'scripts/check-env.js' ], { cwd: ROOT, env, stdio: 'pipe' });
+      execFileSync(process.execPath, [ 'scripts/instance.js', 'start' ], { cwd: ROOT, env, stdio: 'pipe' });
     } catch (err) {
       failure = err as { status?: number; stderr?: Buffer };
     }
@@ -345,6 +400,44 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
     }
   });
 
+  it('a client dribbling its headers is answered 408 and cut off within the 10 s headers timeout', async function() {
+    this.timeout(30_000);
+    const { port } = new URL(app.baseUrl);
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1');
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', d => { text += d; });
+      socket.on('error', reject);
+      socket.on('close', () => {
+        clearInterval(drip);
+        resolve(text);
+      });
+      const header = 'GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(1000);
+      let i = 0;
+      const drip = setInterval(() => { if (i < header.length && !socket.destroyed) socket.write(header[i++]); }, 1000);
+    });
+    const closedAfter = Date.now() - started;
+    process.stdout.write(`      slow client closed after ${closedAfter} ms\n`);
+    assert.ok(closedAfter >= 9_000 && closedAfter < 13_000, `closed after ${closedAfter} ms`);
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.equal(JSON.parse(answer.split('\r\n\r\n')[1]).code, 'REQUEST_TIMEOUT');
+  });
+
+  it('1000 connections on /user/info for 10 s: no request waits 10 s, every refusal is a JSON 503 OVERLOADED', async function() {
+    this.timeout(60_000);
+    const { code } = await postJson<{ code: string }>(`${wechat.urls.wechat}/sandbox/login`, { appid: APPID, openid: 'o_fault_flood' });
+    const { token } = await postJson<{ token: string }>(`${app.baseUrl}/api/v1/mp/account/user/auth`, { jscode: code });
+    const result = await flood(`${app.baseUrl}/api/v1/mp/account/user/info`, token, 1000, 10_000);
+    process.stdout.write(`      flood: ${JSON.stringify({ ...result, latencies: undefined, p99Ms: percentile(result.latencies, 0.99), maxMs: Math.max(...result.latencies) })}\n`);
+    assert.ok(result.ok > 1000, `served plenty (${result.ok})`);
+    assert.deepEqual(result.failures, {}, 'no other outcome than 200 and 503 OVERLOADED');
+    assert.ok(Math.max(...result.latencies) < 10_000, 'no request waited 10 s');
+    const health = await fetch(`${app.baseUrl}/health`);
+    assert.equal(health.status, 200);
+  });
+
   it('npm stop lets requests in flight finish', async () => {
     await fault({ path: '/sns/jscode2session', kind: 'latency', ms: 1500 });
     const inFlight = Array.from({ length: 4 }, async (_, i) => {
@@ -359,6 +452,29 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
     assert.deepEqual(await Promise.all(inFlight), [ 200, 200, 200, 200 ]);
     await stopped;
     await clearFaults();
+  });
+
+  it('instances are named after their port: PORT=<p> npm stop stops that one only', async function() {
+    this.timeout(120_000);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env, MONGODB_URI: `${mongo.urls.mongo}/wxmp_faults`, WXMP_APPID: APPID, WXMP_SECRET: SECRET,
+      WXMP_API_BASE: wechat.urls.wechat, JWT_SECRET, WORKERS: '1', LOG_DIR: logDir,
+    };
+    delete env.APP_TITLE;
+    const ports = [ await freePort(), await freePort() ];
+    const npm = (cmd: 'start' | 'stop', port: number) => execFileSync(process.execPath, [ 'scripts/instance.js', cmd ], { cwd: ROOT, env: { ...env, PORT: String(port) }, stdio: 'pipe', timeout: 90_000 });
+    const up = async (port: number) => (await fetch(`http://127.0.0.1:${port}/health`).then(r => r.status, () => 0)) === 200;
+    try {
+      for (const port of ports) npm('start', port);
+      assert.deepEqual(await Promise.all(ports.map(up)), [ true, true ]);
+      assert.equal((await workerMemory(`wxmp-egg-backend-${ports[0]}`)).length, 1, 'titled after its port');
+      npm('stop', ports[0]);
+      assert.deepEqual(await Promise.all(ports.map(up)), [ false, true ], 'only the instance on that port stopped');
+    } finally {
+      for (const port of ports) {
+        try { npm('stop', port); } catch { /* already stopped */ }
+      }
+    }
   });
 
   it('no secret in any log line', async () => {

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from './process';
 
@@ -24,20 +23,18 @@ export interface ProdApp {
   stop(): Promise<void>;
 }
 
-/** Starts the compiled build (dist/) with egg-scripts, as `npm start` does, and waits until it serves. */
+/** Starts the compiled build (dist/) the way `npm start` does (scripts/instance.js), and waits until it serves. */
 export async function startProd(opts: { title: string; port: number; workers: number; env: Record<string, string>; logDir?: string }): Promise<ProdApp> {
-  const eggScripts = path.join(ROOT, 'node_modules', '.bin', 'egg-scripts');
-  const logArgs = opts.logDir ? [ `--stdout=${opts.logDir}/master-stdout.log`, `--stderr=${opts.logDir}/master-stderr.log` ] : [];
-  await run(eggScripts, [ 'start', '--daemon', `--title=${opts.title}`, '--env=prod', `--port=${opts.port}`, `--workers=${opts.workers}`, ...logArgs, 'dist' ], {
-    cwd: ROOT,
-    env: { ...process.env, ...opts.env, ...(opts.logDir ? { LOG_DIR: opts.logDir } : {}) },
-    timeout: 120_000,
-  });
+  const env = {
+    ...process.env, ...opts.env,
+    PORT: String(opts.port), WORKERS: String(opts.workers), APP_TITLE: opts.title, ...(opts.logDir ? { LOG_DIR: opts.logDir } : {}),
+  };
+  await run(process.execPath, [ 'scripts/instance.js', 'start' ], { cwd: ROOT, env, timeout: 120_000 });
   return {
     baseUrl: `http://127.0.0.1:${opts.port}`,
     title: opts.title,
     async stop() {
-      await run(eggScripts, [ 'stop', `--title=${opts.title}` ], { cwd: ROOT, timeout: 60_000 });
+      await run(process.execPath, [ 'scripts/instance.js', 'stop' ], { cwd: ROOT, env, timeout: 60_000 });
     },
   };
 }

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import mm from 'egg-mock';
 import { app } from 'egg-mock/bootstrap';
-import { listen, MiniProgram } from '../../helpers/client';
+import { clusterLikeServer, MiniProgram } from '../../helpers/client';
 import { until, wechat } from '../../helpers/sandbox';
 
-describe('test/app/middleware/overload.test.ts', () => {
+describe('test/app/lib/load_shedding.test.ts', () => {
   afterEach(async () => {
     wechat().clearFaults();
     await app.mockContext().models.Account.User.deleteMany({});
@@ -12,13 +12,16 @@ describe('test/app/middleware/overload.test.ts', () => {
 
   it('beyond maxInFlight a worker answers 503 OVERLOADED with Retry-After at once; /health still answers', async () => {
     mm(app.config.overload, 'maxInFlight', 2);
-    const server = await listen(app);
+    wechat().resetCounts();
+    const server = await clusterLikeServer(app);
+    let inFlight = 0;
     try {
       wechat().inject({ path: '/sns/jscode2session', kind: 'latency', ms: 800 });
       const slow = [ new MiniProgram(app), new MiniProgram(app) ].map(mp => fetch(`${server.url}/api/v1/mp/account/user/auth`, {
         method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jscode: mp.loginCode() }),
-      }));
-      await until(() => app.requestsInFlight >= 2, 2000, 'two requests in flight');
+      }).finally(() => inFlight--));
+      inFlight = 2;
+      await until(() => wechat().count('/sns/jscode2session') >= 2, 2000, 'two logins waiting on WeChat');
       const started = Date.now();
       const refused = await fetch(`${server.url}/api/v1/mp/account/session`);
       assert.ok(Date.now() - started < 300, 'refused without waiting');
@@ -31,13 +34,20 @@ describe('test/app/middleware/overload.test.ts', () => {
       wechat().clearFaults();
       assert.equal((await fetch(`${server.url}/api/v1/mp/account/session`)).status, 401, 'served again once below the bound');
     } finally {
-      await server.close();
+      await until(() => inFlight === 0, 3000, 'the slow requests to end');
     }
   });
 
   it('0 turns it off', async () => {
     mm(app.config.overload, 'maxInFlight', 0);
-    mm(app, 'requestsInFlight', 10_000);
-    await app.httpRequest().get('/api/v1/mp/account/session').expect(401);
+    wechat().resetCounts();
+    const { url } = await clusterLikeServer(app);
+    wechat().inject({ path: '/sns/jscode2session', kind: 'latency', ms: 500 });
+    const slow = Array.from({ length: 3 }, () => fetch(`${url}/api/v1/mp/account/user/auth`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jscode: 'garbage' }),
+    }));
+    await until(() => wechat().count('/sns/jscode2session') >= 3, 2000, 'three logins waiting on WeChat');
+    assert.equal((await fetch(`${url}/api/v1/mp/account/session`)).status, 401);
+    await Promise.all(slow);
   });
 });
