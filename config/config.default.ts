@@ -109,6 +109,9 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
   // The JSON API authenticates with bearer JWTs, not cookies, so CSRF tokens do not apply.
   config.security = { csrf: { enable: false } };
 
+  // egg's meta middleware only adds an x-readtime header, which tells clients our timings.
+  config.meta = { enable: false, logging: false };
+
   config.bodyParser = { jsonLimit: '64kb', formLimit: '64kb', enableTypes: [ 'json' ] };
 
   // Credentials in MONGODB_URI are split off into the driver's `auth` option (mongo_uri.ts).

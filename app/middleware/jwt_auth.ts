@@ -1,7 +1,9 @@
 import type { Context } from 'egg';
 import { UnauthorizedError } from '../lib/errors';
 
-const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/;
+/** RFC 7235: the scheme is case-insensitive; one or more spaces before the credentials. */
+const BEARER = /^Bearer +(\S+)$/i;
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /**
  * Route middleware for the authenticated routes: requires `Authorization: Bearer <jwt>`,
@@ -9,8 +11,11 @@ const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/;
  * controllers expect.
  */
 export default () => async function jwtAuth(ctx: Context, next: () => Promise<void>): Promise<void> {
-  const match = BEARER.exec(ctx.get('authorization'));
-  if (!match) throw new UnauthorizedError('Missing bearer token: send Authorization: Bearer <token>');
+  const header = ctx.get('authorization');
+  if (!header) throw new UnauthorizedError('Missing bearer token: send Authorization: Bearer <token>');
+  const match = BEARER.exec(header.trim());
+  if (!match) throw new UnauthorizedError('Invalid Authorization header: expected Bearer <token>');
+  if (!JWT_SHAPE.test(match[1])) throw new UnauthorizedError('Invalid token; log in again');
   const claims = ctx.service.account.jwt.verify(match[1]);
   ctx.uid = claims.uid;
   ctx.userId = claims.uid; // printed in this request's log lines

@@ -42,3 +42,38 @@ describe('test/app/middleware/error_handler.test.ts', () => {
     app.expectLog('health check exploded');
   });
 });
+
+describe('test/app/middleware/error_handler.test.ts: HTTP details', () => {
+  const AUTH = '/api/v1/mp/account/user/auth';
+
+  it('a known path with another method is 405 METHOD_NOT_ALLOWED with Allow; OPTIONS is 204 with Allow', async () => {
+    for (const method of [ 'put', 'delete', 'patch' ] as const) {
+      const res = await app.httpRequest()[method](AUTH).expect(405);
+      assert.equal(res.body.code, 'METHOD_NOT_ALLOWED', method);
+      assert.equal(res.headers.allow, 'POST, OPTIONS');
+    }
+    const info = await app.httpRequest().post('/api/v1/mp/account/user/info').expect(405);
+    assert.equal(info.headers.allow, 'HEAD, GET, OPTIONS');
+    const options = await app.httpRequest().options(AUTH).expect(204);
+    assert.equal(options.headers.allow, 'POST, OPTIONS');
+    await app.httpRequest().put('/no/such/path').expect(404);
+  });
+
+  it('TRACE is 405 METHOD_NOT_ALLOWED, not INVALID_BODY', async () => {
+    const res = await app.httpRequest().trace(AUTH).expect(405);
+    assert.equal(res.body.code, 'METHOD_NOT_ALLOWED');
+  });
+
+  it('messages are written for the API\'s users (413 names the limit, not egg\'s config)', async () => {
+    const res = await app.httpRequest().post(AUTH).set('content-type', 'application/json')
+      .send(JSON.stringify({ jscode: 'x'.repeat(70 * 1024) })).expect(413);
+    assert.equal(res.body.message, 'Request body is larger than 64 KiB');
+  });
+
+  it('every response is Cache-Control: no-store and carries no x-readtime', async () => {
+    for (const res of [ await app.httpRequest().get('/health'), await app.httpRequest().post(AUTH).send({}), await app.httpRequest().get('/nope') ]) {
+      assert.equal(res.headers['cache-control'], 'no-store');
+      assert.equal(res.headers['x-readtime'], undefined);
+    }
+  });
+});
