@@ -1,34 +1,84 @@
 /**
- * OpenAPI 3.1 description of every route, error and schema. Served at /openapi.json and
- * rendered at /docs; the test suite validates real responses of each route against it.
+ * The API's one description: OpenAPI 3.1 for every route, error and schema. Served at
+ * /openapi.json and shown at /docs (Swagger UI); request bodies are validated against the
+ * schemas here (app/lib/request_validation.ts), and the test suite validates real responses
+ * against them, so documentation and behaviour cannot drift apart.
+ *
+ * `x-rule` on a schema is the human wording of its constraint, used in validation errors.
  */
 
 type Schema = Record<string, unknown>;
 
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: Schema) => ({ 'application/json': { schema } });
 const nullable = (type: string): Schema => ({ type: [ type, 'null' ] });
 
-const CODE_PATTERN = '^[A-Za-z0-9_-]{1,128}$';
-const BASE64_PATTERN = '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$';
+const JSCODE: Schema = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$', 'x-rule': '1-128 letters, digits, _ or -', description: 'The code from `wx.login()`', examples: [ '0a3Xyz1w3bCdEf0Gh2ij3k4LmN5oPq6r' ] };
+const ENCRYPTED_DATA: Schema = {
+  type: 'string',
+  pattern: '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$',
+  minLength: 4,
+  maxLength: 32768,
+  'x-rule': 'base64 of at most 32768 characters',
+  description: 'Encrypted data from the WeChat API (send with `iv`)',
+  examples: [ 'CiyLU1Aw2KjvrjMdj8YKliAjtP4gsMZMQmRzooG2xrDcvSnxIMXFufNstNGTyaGS' ],
+};
+const IV: Schema = { type: 'string', pattern: '^[A-Za-z0-9+/]{22}==$', 'x-rule': 'base64 of 16 bytes (24 characters)', examples: [ 'r7BXXKkLb8qrSNn05n0qiA==' ] };
+
+/** `encryptedData` and `iv` come together or not at all. */
+const PAIRED = { encryptedData: [ 'iv' ], iv: [ 'encryptedData' ] };
+
+const EXAMPLE_TOKEN = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1aWQiOiI2NTYxZjBhMWIyYzNkNGU1ZjZhN2I4YzkiLCJpc1dYQXV0aCI6dHJ1ZX0.signature';
+const EXAMPLE_PROFILE = {
+  uid: '6561f0a1b2c3d4e5f6a7b8c9', telphone: '13800138000', _merchant: null, nickName: '微信用户',
+  avatarUrl: 'https://thirdwx.qlogo.cn/mmopen/vi_32/a.png', gender: 1, city: 'Shenzhen', province: 'Guangdong', country: 'China',
+};
+
+const ERRORS: Record<number, { description: string; example: { code: string; message: string } }> = {
+  400: {
+    description: 'Invalid input (`INVALID_PARAM`, `INVALID_BODY`), undecryptable data (`DECRYPT_FAILED`: log in again), data that decrypts but lacks its field (`DATA_INCOMPLETE`), `OPENID_MISMATCH`, or a WeChat code that is invalid or used (`INVALID_CODE`)',
+    example: { code: 'INVALID_PARAM', message: 'jscode must be 1-128 letters, digits, _ or -' },
+  },
+  401: {
+    description: 'Missing, invalid or expired token (`UNAUTHORIZED`, `TOKEN_EXPIRED`), or the user was deleted (`USER_NOT_FOUND`)',
+    example: { code: 'TOKEN_EXPIRED', message: 'Token expired; log in again' },
+  },
+  403: { description: 'WeChat blocked a high-risk user (`WECHAT_RISK_BLOCKED`, errcode 40226)', example: { code: 'WECHAT_RISK_BLOCKED', message: 'WeChat blocked this user as high-risk (errcode 40226)' } },
+  409: { description: 'The phone number is bound to another account (`PHONE_TAKEN`); nothing changed', example: { code: 'PHONE_TAKEN', message: 'This phone number is bound to another account' } },
+  413: { description: 'Body over 64 KiB (`PAYLOAD_TOO_LARGE`)', example: { code: 'PAYLOAD_TOO_LARGE', message: 'Request body is larger than 64 KiB' } },
+  415: { description: 'The body is not JSON (`UNSUPPORTED_MEDIA_TYPE`)', example: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send the body as JSON (Content-Type: application/json)' } },
+  429: {
+    description: 'Too many requests from this address or user (`RATE_LIMITED`), or WeChat\'s rate limit (`WECHAT_RATE_LIMITED`, errcode 45011/45009); `Retry-After` says when to retry',
+    example: { code: 'RATE_LIMITED', message: 'Too many requests; retry in 42 s' },
+  },
+  500: { description: 'Unexpected server error (`INTERNAL_ERROR`); details only in the server log', example: { code: 'INTERNAL_ERROR', message: 'Internal server error' } },
+  502: { description: 'WeChat unreachable or failing (`WECHAT_UNAVAILABLE`, `WECHAT_ERROR`)', example: { code: 'WECHAT_UNAVAILABLE', message: 'WeChat is unreachable or answered unusably; retry later' } },
+  503: {
+    description: 'Database unavailable (`DB_UNAVAILABLE`), access_token refresh pending (`WECHAT_TOKEN_UNAVAILABLE`), or this server is busy (`OVERLOADED`, with `Retry-After`)',
+    example: { code: 'DB_UNAVAILABLE', message: 'Database unavailable, retry shortly' },
+  },
+  504: { description: 'WeChat did not answer in time (`WECHAT_TIMEOUT`)', example: { code: 'WECHAT_TIMEOUT', message: 'WeChat did not answer in time; retry later' } },
+};
+
+const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } } };
 
 function errorResponses(...statuses: number[]): Record<string, unknown> {
-  const descriptions: Record<number, string> = {
-    400: 'Invalid input (`INVALID_PARAM`, `INVALID_BODY`), undecryptable data (`DECRYPT_FAILED`: log in again), data that decrypts but lacks its field (`DATA_INCOMPLETE`), `OPENID_MISMATCH`, or a WeChat code that is invalid or used (`INVALID_CODE`)',
-    401: 'Missing, invalid or expired token (`UNAUTHORIZED`, `TOKEN_EXPIRED`), or the user was deleted (`USER_NOT_FOUND`)',
-    403: 'WeChat blocked a high-risk user (`WECHAT_RISK_BLOCKED`, errcode 40226)',
-    409: 'The phone number is bound to another account (`PHONE_TAKEN`); nothing changed',
-    413: 'Body over 64 KiB (`PAYLOAD_TOO_LARGE`)',
-    429: 'Too many requests from this address or user (`RATE_LIMITED`), or WeChat\'s rate limit (`WECHAT_RATE_LIMITED`, errcode 45011/45009); `Retry-After` says when to retry',
-    500: 'Unexpected server error (`INTERNAL_ERROR`); details only in the server log',
-    502: 'WeChat unreachable or failing (`WECHAT_UNAVAILABLE`, `WECHAT_ERROR`)',
-    503: 'Database unavailable (`DB_UNAVAILABLE`), access_token refresh pending (`WECHAT_TOKEN_UNAVAILABLE`), or this server is busy (`OVERLOADED`, with `Retry-After`)',
-    504: 'WeChat did not answer in time (`WECHAT_TIMEOUT`)',
-  };
-  return Object.fromEntries(statuses.map(s => [ String(s), { description: descriptions[s], content: json(ref('Error')) } ]));
+  return Object.fromEntries(statuses.map(s => [ String(s), {
+    description: ERRORS[s].description,
+    ...(s === 429 || s === 503 ? { headers: RETRY_AFTER } : {}),
+    content: { 'application/json': { schema: ref('Error'), example: ERRORS[s].example } },
+  } ]));
+}
+
+function ok(description: string, schema: string, example: unknown): Schema {
+  return { description, content: { 'application/json': { schema: ref(schema), example } } };
+}
+
+function jsonBody(schema: string, example: unknown): Schema {
+  return { required: true, content: { 'application/json': { schema: ref(schema), example } } };
 }
 
 const bearer = [ { bearerAuth: [] } ];
+const PUBLIC: never[] = [];
 
 const USER_INFO_REQUIRED = [ 'uid', 'telphone', '_merchant' ];
 /** `userInfo` as info/refreshToken return it; login's adds the stored `language`. */
@@ -38,7 +88,7 @@ const PROFILE_USER_INFO: Record<string, Schema> = {
   _merchant: { oneOf: [ ref('Merchant'), { type: 'null' } ] },
   nickName: { type: 'string' },
   avatarUrl: { type: 'string' },
-  gender: { type: 'integer' },
+  gender: { type: 'integer', description: '0 unknown, 1 male, 2 female' },
   city: { type: 'string' },
   province: { type: 'string' },
   country: { type: 'string' },
@@ -49,12 +99,18 @@ export const openapiDocument = {
   info: {
     title: 'wxmp-egg-backend',
     version: '0.1.0',
-    description: 'WeChat mini-program backend: login with wx.login codes, user data decryption, phone binding, session tokens.',
+    description: 'WeChat mini-program backend: login with wx.login codes, user data decryption, phone binding, session tokens.\n\nErrors are always `{ code, message }`; `code` values are stable.',
+    license: { name: 'UNLICENSED (private)', identifier: 'UNLICENSED' },
   },
   servers: [ { url: '/' } ],
+  tags: [
+    { name: 'account', description: 'The mini-program account API (微信用户体系)' },
+    { name: 'ops', description: 'Health and documentation' },
+  ],
+  security: bearer,
   components: {
     securitySchemes: {
-      bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (HS256)' },
+      bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (HS256)', description: 'The `token` from login or refreshToken' },
     },
     schemas: {
       Error: {
@@ -63,7 +119,7 @@ export const openapiDocument = {
         additionalProperties: false,
         properties: {
           code: { type: 'string', description: 'Stable machine-readable code', examples: [ 'INVALID_PARAM' ] },
-          message: { type: 'string' },
+          message: { type: 'string', description: 'For people; may change' },
         },
       },
       Merchant: {
@@ -75,10 +131,11 @@ export const openapiDocument = {
         type: 'object',
         required: [ 'jscode' ],
         properties: {
-          jscode: { type: 'string', pattern: CODE_PATTERN, description: 'The code from wx.login()' },
-          encryptedData: { type: 'string', pattern: BASE64_PATTERN, maxLength: 32768, description: 'From wx.getUserProfile(); send with iv' },
-          iv: { type: 'string', pattern: '^[A-Za-z0-9+/]{22}==$' },
+          jscode: JSCODE,
+          encryptedData: { ...ENCRYPTED_DATA, description: 'From `wx.getUserProfile()`/`getUserInfo()` to store the profile (send with `iv`)' },
+          iv: IV,
         },
+        dependentRequired: PAIRED,
       },
       LoginUserInfo: {
         type: 'object',
@@ -110,14 +167,17 @@ export const openapiDocument = {
         properties: { token: { type: 'string' }, isWXAuth: { type: 'boolean' }, userInfo: ref('ProfileUserInfo') },
       },
       BindPhoneRequest: {
-        oneOf: [
-          { type: 'object', required: [ 'code' ], properties: { code: { type: 'string', pattern: CODE_PATTERN, description: 'getPhoneNumber code (base library ≥ 2.21.2)' } } },
-          {
-            type: 'object',
-            required: [ 'jscode', 'encryptedData', 'iv' ],
-            properties: { jscode: { type: 'string', pattern: CODE_PATTERN }, encryptedData: { type: 'string', pattern: BASE64_PATTERN }, iv: { type: 'string' } },
-          },
-        ],
+        type: 'object',
+        description: 'Either `code` (WeChat\'s current form), or `jscode` with `encryptedData` and `iv` (the seed\'s form).',
+        properties: {
+          code: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$', 'x-rule': '1-128 letters, digits, _ or -', description: 'The `code` from a getPhoneNumber button (base library ≥ 2.21.2)' },
+          jscode: { ...JSCODE, description: 'A fresh `wx.login()` code (seed form)' },
+          encryptedData: { ...ENCRYPTED_DATA, description: 'From the getPhoneNumber button (seed form)' },
+          iv: IV,
+        },
+        dependentRequired: PAIRED,
+        anyOf: [ { required: [ 'code' ] }, { required: [ 'jscode', 'encryptedData', 'iv' ] } ],
+        'x-rule': 'send either code, or jscode with encryptedData and iv',
       },
       PhoneResponse: {
         type: 'object',
@@ -128,7 +188,7 @@ export const openapiDocument = {
       RunRequest: {
         type: 'object',
         required: [ 'jscode', 'encryptedData', 'iv' ],
-        properties: { jscode: { type: 'string', pattern: CODE_PATTERN }, encryptedData: { type: 'string', pattern: BASE64_PATTERN }, iv: { type: 'string' } },
+        properties: { jscode: JSCODE, encryptedData: { ...ENCRYPTED_DATA, description: 'From `wx.getWeRunData()`' }, iv: IV },
       },
       RunResponse: {
         type: 'object',
@@ -170,86 +230,101 @@ export const openapiDocument = {
   paths: {
     '/health': {
       get: {
+        operationId: 'health',
+        tags: [ 'ops' ],
         summary: 'Liveness and readiness',
+        security: PUBLIC,
         responses: {
-          200: { description: 'Serving', content: json(ref('Health')) },
-          503: { description: 'MongoDB down', content: json(ref('Health')) },
+          200: ok('Serving', 'Health', { status: 'ok', mongo: 'up', wxToken: 'mounted', wxTokenAgeSeconds: 42 }),
+          503: ok('MongoDB down', 'Health', { status: 'degraded', mongo: 'down', wxToken: 'mounted', wxTokenAgeSeconds: 42 }),
         },
       },
     },
     '/api/v1/mp/account/user/auth': {
       post: {
+        operationId: 'wxmp',
+        tags: [ 'account' ],
         summary: 'Log in with a wx.login code (optionally with encrypted profile data)',
-        requestBody: { required: true, content: json(ref('LoginRequest')) },
-        responses: { 200: { description: 'Logged in', content: json(ref('LoginResponse')) }, ...errorResponses(400, 403, 413, 429, 500, 502, 503, 504) },
+        description: 'Creates (or finds) the user by openId. With `encryptedData` + `iv` also stores the decrypted profile and sets `isWXAuth`.',
+        security: PUBLIC,
+        requestBody: jsonBody('LoginRequest', { jscode: '0a3Xyz1w3bCdEf0Gh2ij3k4LmN5oPq6r' }),
+        responses: {
+          200: ok('Logged in', 'LoginResponse', { token: EXAMPLE_TOKEN, isWXAuth: true, userInfo: { ...EXAMPLE_PROFILE, telphone: null, language: 'zh_CN' } }),
+          ...errorResponses(400, 403, 413, 415, 429, 500, 502, 503, 504),
+        },
       },
     },
     '/api/v1/mp/account/user/bindPhone': {
       post: {
+        operationId: 'wxmpBindPhone',
+        tags: [ 'account' ],
         summary: 'Bind a phone number',
-        security: bearer,
-        requestBody: { required: true, content: json(ref('BindPhoneRequest')) },
-        responses: { 200: { description: 'Bound', content: json(ref('PhoneResponse')) }, ...errorResponses(400, 401, 409, 413, 429, 500, 502, 503, 504) },
+        description: 'A number belongs to one user: a number another user holds is `409 PHONE_TAKEN`. Binding a new number releases the old one.',
+        requestBody: jsonBody('BindPhoneRequest', { code: 'e31968a7f94cc5ee25fafc2aef2773f0bb8c3937b22520eb8ee345274d00c144' }),
+        responses: { 200: ok('Bound', 'PhoneResponse', { phone: '13800138000' }), ...errorResponses(400, 401, 409, 413, 415, 429, 500, 502, 503, 504) },
       },
     },
     '/api/v1/mp/account/user/info': {
       get: {
+        operationId: 'getUserInfo',
+        tags: [ 'account' ],
         summary: 'The caller\'s own profile',
-        security: bearer,
-        responses: { 200: { description: 'Profile', content: json(ref('ProfileResponse')) }, ...errorResponses(401, 500, 503) },
+        responses: { 200: ok('Profile', 'ProfileResponse', { isWXAuth: true, userInfo: EXAMPLE_PROFILE }), ...errorResponses(401, 500, 503) },
       },
     },
     '/api/v1/mp/account/refreshToken': {
       get: {
+        operationId: 'refreshToken',
+        tags: [ 'account' ],
         summary: 'A fresh token from the current user record',
-        security: bearer,
-        responses: { 200: { description: 'New token', content: json(ref('RefreshResponse')) }, ...errorResponses(401, 500, 503) },
+        responses: { 200: ok('New token', 'RefreshResponse', { token: EXAMPLE_TOKEN, isWXAuth: true, userInfo: EXAMPLE_PROFILE }), ...errorResponses(401, 500, 503) },
       },
     },
     '/api/v1/mp/account/session': {
       get: {
+        operationId: 'session',
+        tags: [ 'account' ],
         summary: 'The verified token\'s claims (no database read)',
-        security: bearer,
-        responses: { 200: { description: 'Claims', content: json(ref('SessionClaims')) }, ...errorResponses(401, 503) },
+        responses: {
+          200: ok('Claims', 'SessionClaims', { uid: EXAMPLE_PROFILE.uid, isWXAuth: true, openId: 'oAbC123dEf456', mid: null, role: null, iat: 1764000000, exp: 1764604800 }),
+          ...errorResponses(401, 503),
+        },
       },
     },
     '/api/v1/mp/account/user/run': {
       post: {
+        operationId: 'wxmpRun',
+        tags: [ 'account' ],
         summary: 'Decrypted WeRun steps',
-        security: bearer,
-        requestBody: { required: true, content: json(ref('RunRequest')) },
-        responses: { 200: { description: 'Steps', content: json(ref('RunResponse')) }, ...errorResponses(400, 401, 413, 429, 500, 502, 503, 504) },
+        requestBody: jsonBody('RunRequest', { jscode: '0a3Xyz1w3bCdEf0Gh2ij3k4LmN5oPq6r', encryptedData: 'CiyLU1Aw2KjvrjMdj8YKliAjtP4gsMZMQmRzooG2xrDcvSnxIMXFufNstNGTyaGS', iv: 'r7BXXKkLb8qrSNn05n0qiA==' }),
+        responses: {
+          200: ok('Steps', 'RunResponse', { stepInfoList: [ { timestamp: 1764000000, step: 8000 } ] }),
+          ...errorResponses(400, 401, 413, 415, 429, 500, 502, 503, 504),
+        },
       },
     },
   },
 } as const;
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+/** The operations, by operationId (= the seed's route names). */
+export type OperationId = 'health' | 'wxmp' | 'wxmpBindPhone' | 'getUserInfo' | 'refreshToken' | 'session' | 'wxmpRun';
+
+/** Bodies as the schemas above admit them (checked before a controller reads them). */
+export interface LoginBody {
+  jscode: string;
+  encryptedData?: string;
+  iv?: string;
 }
 
-/** A self-contained HTML rendering of the document (no CDN, no scripts). */
-export function renderDocsHtml(): string {
-  const sections: string[] = [];
-  for (const [ path, ops ] of Object.entries(openapiDocument.paths)) {
-    for (const [ method, op ] of Object.entries(ops as Record<string, { summary: string; security?: unknown; requestBody?: { content: Record<string, { schema: Schema }> }; responses: Record<string, { description: string; content?: Record<string, { schema: Schema }> }> }>)) {
-      const rows = Object.entries(op.responses).map(([ status, r ]) => {
-        const schema = r.content?.['application/json']?.schema;
-        const name = schema && typeof schema.$ref === 'string' ? schema.$ref.split('/').pop() : '';
-        return `<tr><td>${status}</td><td>${escapeHtml(r.description)}</td><td><a href="#schema-${name}">${name}</a></td></tr>`;
-      }).join('');
-      const body = op.requestBody?.content['application/json']?.schema;
-      const bodyName = body && typeof body.$ref === 'string' ? body.$ref.split('/').pop() : '';
-      sections.push(`<section><h2><code>${method.toUpperCase()} ${escapeHtml(path)}</code>${op.security ? ' 🔒 Bearer JWT' : ''}</h2>
-<p>${escapeHtml(op.summary)}</p>${bodyName ? `<p>Body: <a href="#schema-${bodyName}">${bodyName}</a></p>` : ''}
-<table><tr><th>status</th><th>meaning</th><th>schema</th></tr>${rows}</table></section>`);
-    }
-  }
-  const schemas = Object.entries(openapiDocument.components.schemas)
-    .map(([ name, schema ]) => `<h3 id="schema-${name}">${name}</h3><pre>${escapeHtml(JSON.stringify(schema, null, 2))}</pre>`).join('\n');
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${openapiDocument.info.title} API</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}pre{background:#f6f6f6;padding:8px;overflow:auto}code{background:#f0f0f0}</style>
-</head><body><h1>${openapiDocument.info.title} ${openapiDocument.info.version}</h1><p>${escapeHtml(openapiDocument.info.description)}</p>
-<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${openapiDocument.openapi}). Errors are always <code>{ code, message }</code>.</p>
-${sections.join('\n')}<h2>Schemas</h2>${schemas}</body></html>`;
+export interface BindPhoneBody {
+  code?: string;
+  jscode?: string;
+  encryptedData?: string;
+  iv?: string;
+}
+
+export interface RunBody {
+  jscode: string;
+  encryptedData: string;
+  iv: string;
 }

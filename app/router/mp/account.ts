@@ -1,16 +1,17 @@
 import type { Application } from 'egg';
 
-/** 微信用户体系: the seed's routes, names and paths kept, plus `run`. */
+/** 微信用户体系: the seed's routes, names and paths kept, plus `run`. Route name = OpenAPI operationId. */
 export default (app: Application) => {
   const { router, controller } = app;
   const jwt = app.middleware.jwtAuth();
   const perAddress = app.middleware.rateLimit({ scope: 'login' });
   const perUser = app.middleware.rateLimit({ scope: 'user' });
+  const body = app.middleware.validateBody;
   const user = controller.mp.account.user;
   // 用户登录
-  router.post('wxmp', '/api/v1/mp/account/user/auth', perAddress, user.create);
+  router.post('wxmp', '/api/v1/mp/account/user/auth', perAddress, body({ operationId: 'wxmp' }), user.create);
   // 用户绑定手机
-  router.post('wxmpBindPhone', '/api/v1/mp/account/user/bindPhone', jwt, perUser, user.bindPhone);
+  router.post('wxmpBindPhone', '/api/v1/mp/account/user/bindPhone', jwt, perUser, body({ operationId: 'wxmpBindPhone' }), user.bindPhone);
   // 获取用户信息
   router.get('getUserInfo', '/api/v1/mp/account/user/info', jwt, user.show);
   // 刷新token
@@ -18,5 +19,5 @@ export default (app: Application) => {
   // 检查token (no database: the token's own claims)
   router.get('session', '/api/v1/mp/account/session', jwt, user.session);
   // 微信运动步数 (the seed's getRun had no route)
-  router.post('wxmpRun', '/api/v1/mp/account/user/run', jwt, perUser, user.run);
+  router.post('wxmpRun', '/api/v1/mp/account/user/run', jwt, perUser, body({ operationId: 'wxmpRun' }), user.run);
 };

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
+import openapiTS, { astToString } from 'openapi-typescript';
+import ts from 'typescript';
 import { app } from 'egg-mock/bootstrap';
 import { openapiDocument } from '../../../app/lib/openapi';
 import { MiniProgram } from '../../helpers/client';
@@ -9,6 +14,13 @@ const ajv = new Ajv2020({ strict: false, allErrors: true });
 ajv.addSchema({ ...openapiDocument, $id: 'openapi' } as object);
 
 type Method = 'get' | 'post';
+
+interface Operation {
+  operationId: string;
+  security?: unknown;
+  requestBody?: { content: Record<string, { example?: unknown }> };
+  responses: Record<string, { content?: Record<string, { example?: unknown }> }>;
+}
 
 /** Asserts a real response matches what the document says for that path, method and status. */
 function assertDocumented(method: Method, path: string, res: { status: number; body: unknown }): void {
@@ -26,13 +38,94 @@ describe('test/app/lib/openapi.test.ts', () => {
     wechat().clearFaults();
   });
 
-  it('serves the OpenAPI 3.1 document at /openapi.json and renders it at /docs', async () => {
+  it('serves the OpenAPI 3.1 document at /openapi.json and Swagger UI at /docs, all from this host', async () => {
     const spec = await app.httpRequest().get('/openapi.json').expect(200);
     assert.equal(spec.body.openapi, '3.1.0');
     assert.deepEqual(Object.keys(spec.body.paths).sort(), Object.keys(openapiDocument.paths).sort());
     const page = await app.httpRequest().get('/docs').expect(200);
     assert.match(page.headers['content-type'], /text\/html/);
-    for (const path of Object.keys(openapiDocument.paths)) assert.ok(page.text.includes(path), `${path} is rendered`);
+    const assets = [ ...page.text.matchAll(/(?:src|href)="([^"]+)"/g) ].map(m => m[1]);
+    assert.ok(assets.length >= 3);
+    for (const asset of assets) {
+      assert.match(asset, /^\/docs\//, `${asset} is served by the app, not another host`);
+      const res = await app.httpRequest().get(asset).expect(200);
+      assert.ok(res.headers['content-length'] !== '0');
+    }
+    const bundle = await app.httpRequest().get('/docs/swagger-ui-bundle.js').expect(200);
+    assert.match(bundle.text, /SwaggerUIBundle/, 'the real Swagger UI bundle');
+    const init = await app.httpRequest().get('/docs/init.js').expect(200);
+    assert.match(init.text, /url: '\/openapi\.json'/);
+    await app.httpRequest().get('/docs/package.json').expect(404);
+    await app.httpRequest().get('/docs/..%2Fpackage.json').expect(404);
+  });
+
+  it('every operation has the seed\'s route name as operationId, a security rule, and request and response examples', () => {
+    const names = (app.router as unknown as { stack: { name?: string; path: string; methods: string[] }[] }).stack;
+    for (const [ path, ops ] of Object.entries(openapiDocument.paths) as [string, Record<string, Operation>][]) {
+      for (const [ method, op ] of Object.entries(ops)) {
+        const route = names.find(l => l.path === path && l.methods.includes(method.toUpperCase()));
+        assert.equal(op.operationId, route?.name, `${method} ${path}: operationId is the route name`);
+        assert.ok(op.security !== undefined || openapiDocument.security, `${op.operationId} says who may call it`);
+        if (op.requestBody) assert.ok(op.requestBody.content['application/json'].example, `${op.operationId} has a request example`);
+        for (const [ status, response ] of Object.entries(op.responses)) {
+          assert.ok(response.content?.['application/json']?.example, `${op.operationId} ${status} has an example`);
+        }
+      }
+    }
+    const ids = Object.values(openapiDocument.paths).flatMap(ops => Object.values(ops).map(op => (op as Operation).operationId));
+    for (const seedName of [ 'wxmp', 'wxmpBindPhone', 'getUserInfo', 'refreshToken' ]) assert.ok(ids.includes(seedName), seedName);
+  });
+
+  it('examples are valid against their own schemas', () => {
+    for (const [ path, ops ] of Object.entries(openapiDocument.paths) as [string, Record<string, Operation>][]) {
+      for (const [ method, op ] of Object.entries(ops)) {
+        for (const [ status, response ] of Object.entries(op.responses)) assertDocumented(method as Method, path, { status: Number(status), body: response.content?.['application/json']?.example });
+      }
+    }
+  });
+
+  it('passes Redocly\'s recommended lint with no errors', async function() {
+    this.timeout(30_000);
+    const { createConfig, lintFromString } = await import('@redocly/openapi-core');
+    const config = await createConfig({ extends: [ 'recommended' ] });
+    const problems = await lintFromString({ source: JSON.stringify(openapiDocument), absoluteRef: '/openapi.json', config });
+    const errors = problems.filter(p => p.severity === 'error').map(p => `${p.ruleId}: ${p.message} at ${p.location[0]?.pointer}`);
+    assert.deepEqual(errors, []);
+    const warnings = problems.filter(p => p.severity === 'warn').map(p => `${p.ruleId} at ${p.location[0]?.pointer}`);
+    // /health has no 4xx to document: it takes no input.
+    assert.deepEqual(warnings, [ 'operation-4xx-response at #/paths/~1health/get/responses' ]);
+  });
+
+  it('a client generated from it (openapi-typescript) gets the seed\'s names and type-checks calls', async function() {
+    this.timeout(60_000);
+    const generated = astToString(await openapiTS(JSON.parse(JSON.stringify(openapiDocument))));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wxmp-client-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'api.d.ts'), generated);
+      const call = (body: string) => `import type { operations } from './api';
+type LoginBody = operations['wxmp']['requestBody']['content']['application/json'];
+type LoginOk = operations['wxmp']['responses'][200]['content']['application/json'];
+type Info = operations['getUserInfo']['responses'][200]['content']['application/json'];
+type Bind = operations['wxmpBindPhone']['requestBody']['content']['application/json'];
+export async function login(send: (b: LoginBody) => Promise<LoginOk>): Promise<string> {
+  const res = await send(${body});
+  return res.token;
+}
+export const phone = (i: Info): string | null | undefined => i.userInfo.telphone;
+export const bind: Bind = { code: 'abc' };
+`;
+      const typeCheck = (source: string) => {
+        fs.writeFileSync(path.join(dir, 'call.ts'), source);
+        const program = ts.createProgram([ path.join(dir, 'call.ts') ], { strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, skipLibCheck: true, types: [], lib: [ 'lib.es2022.d.ts' ] });
+        return ts.getPreEmitDiagnostics(program).map(d => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      };
+      assert.deepEqual(typeCheck(call("{ jscode: '0a3Xyz' }")), []);
+      // ...and the check is real: a call without jscode, or with a number, does not compile.
+      assert.ok(typeCheck(call('{ iv: 1 }')).length > 0);
+      assert.ok(typeCheck(call('{ jscode: 42 }')).length > 0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('every route\'s real responses, success and error, match the document', async () => {

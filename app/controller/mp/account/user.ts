@@ -1,6 +1,5 @@
 import BaseController from '../../../lib/base_controller';
-import { BadRequestError } from '../../../lib/errors';
-import { CODE, encryptedPair, requireObject, stringField } from '../../../lib/validate';
+import type { BindPhoneBody, LoginBody, RunBody } from '../../../lib/openapi';
 
 /** The mini-program account API (the seed's UserController). */
 export default class UserController extends BaseController {
@@ -8,24 +7,18 @@ export default class UserController extends BaseController {
     return this.service.wxminiprogram.user;
   }
 
+  // Bodies were checked against the operation's OpenAPI schema (validateBody) before these run.
+
   /** POST /api/v1/mp/account/user/auth: log in with `jscode`, optionally with encryptedData+iv. */
   async create(): Promise<void> {
-    const body = requireObject(this.ctx.request.body);
-    const js_code = stringField(body, 'jscode', CODE, true);
-    const { encryptedData, iv } = encryptedPair(body, false);
-    this.ctx.body = await this.SERVICE.getUserInfo({ js_code, ...this.withoutEmpty({ encryptedData, iv }) });
+    const { jscode, encryptedData, iv } = this.ctx.request.body as LoginBody;
+    this.ctx.body = await this.SERVICE.getUserInfo({ js_code: jscode, ...this.withoutEmpty({ encryptedData, iv }) });
   }
 
   /** POST /api/v1/mp/account/user/bindPhone: `{ code }` or `{ jscode, encryptedData, iv }`. */
   async bindPhone(): Promise<void> {
-    const body = requireObject(this.ctx.request.body);
-    const code = stringField(body, 'code', CODE);
-    const js_code = stringField(body, 'jscode', CODE);
-    const { encryptedData, iv } = encryptedPair(body, false);
-    if (code === undefined && (js_code === undefined || encryptedData === undefined)) {
-      throw new BadRequestError('Send either code, or jscode with encryptedData and iv');
-    }
-    this.ctx.body = await this.SERVICE.bindPhone(this.withoutEmpty({ code, js_code, encryptedData, iv }), this.uid);
+    const { code, jscode, encryptedData, iv } = this.ctx.request.body as BindPhoneBody;
+    this.ctx.body = await this.SERVICE.bindPhone(this.withoutEmpty({ code, js_code: jscode, encryptedData, iv }), this.uid);
   }
 
   /**
@@ -49,9 +42,7 @@ export default class UserController extends BaseController {
 
   /** POST /api/v1/mp/account/user/run: the decrypted WeRun `stepInfoList`. */
   async run(): Promise<void> {
-    const body = requireObject(this.ctx.request.body);
-    const js_code = stringField(body, 'jscode', CODE, true);
-    const { encryptedData, iv } = encryptedPair(body, true);
-    this.ctx.body = await this.SERVICE.getRun({ js_code, ...this.withoutEmpty({ encryptedData, iv }) }, this.uid);
+    const { jscode, encryptedData, iv } = this.ctx.request.body as RunBody;
+    this.ctx.body = await this.SERVICE.getRun({ js_code: jscode, encryptedData, iv }, this.uid);
   }
 }

@@ -442,6 +442,38 @@ describe('test/app/controller/mp/account/user.test.ts', () => {
       [ 'bindPhone: no token at all', BIND, () => ({ code: 'abc' }), false, 'UNAUTHORIZED' ],
     ];
 
+    it('validation messages name the field and the rule (from the OpenAPI schemas)', async () => {
+      const mp = new MiniProgram(app);
+      const { token } = await mp.login();
+      const cases: [string, unknown, string, boolean][] = [
+        [ AUTH, {}, 'jscode is required', false ],
+        [ AUTH, { jscode: 123 }, 'jscode must be a string', false ],
+        [ AUTH, { jscode: 'a b' }, 'jscode must be 1-128 letters, digits, _ or -', false ],
+        [ AUTH, { jscode: 'abc', encryptedData: 'AAAA' }, 'encryptedData and iv must be sent together', false ],
+        [ AUTH, { jscode: 'abc', encryptedData: 'AAAA', iv: 'short' }, 'iv must be base64 of 16 bytes (24 characters)', false ],
+        [ AUTH, { jscode: 'abc', encryptedData: '!!!!', iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }, 'encryptedData must be base64 of at most 32768 characters', false ],
+        [ AUTH, [ 1 ], 'Request body must be a JSON object', false ],
+        [ BIND, {}, 'Send either code, or jscode with encryptedData and iv', true ],
+        [ BIND, { jscode: 'abc' }, 'Send either code, or jscode with encryptedData and iv', true ],
+        [ BIND, { code: { $gt: '' } }, 'code must be a string', true ],
+        [ RUN, { jscode: 'abc' }, 'encryptedData is required', true ],
+      ];
+      for (const [ path, body, message, authed ] of cases) {
+        const res = record(await post(path, body, authed ? token : undefined).expect(400));
+        assert.deepEqual(res.body, { code: 'INVALID_PARAM', message }, JSON.stringify(body));
+      }
+    });
+
+    it('a body that is not JSON is 415 UNSUPPORTED_MEDIA_TYPE, not "jscode is required"', async () => {
+      const mp = new MiniProgram(app);
+      wechat().resetCounts();
+      const form = record(await app.httpRequest().post(AUTH).type('form').send({ jscode: mp.loginCode() }).expect(415));
+      assert.deepEqual(form.body, { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send the body as JSON (Content-Type: application/json)' });
+      await app.httpRequest().post(AUTH).set('content-type', 'text/plain').send(JSON.stringify({ jscode: mp.loginCode() })).expect(415);
+      await app.httpRequest().post(AUTH).set('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ jscode: mp.loginCode() })).expect(200);
+      assert.equal(wechat().count('/sns/jscode2session'), 1, 'only the JSON one reached WeChat');
+    });
+
     it(`${table.length} malformed requests: each its code, no WeChat call, nothing stored`, async () => {
       assert.ok(table.length >= 25);
       const mp = new MiniProgram(app);
