@@ -1,9 +1,12 @@
 import type { EggAppConfig, PowerPartial } from 'egg';
 import type { SandboxConfig, WxmpConfig } from './config.default';
-import { env } from './env';
+import { env, envInt } from './env';
 import { mongoClientConfig } from './mongo_uri';
 
-/** Fixed ports so the agent (which starts the stand-ins) and the workers agree without talking. */
+/**
+ * Fixed ports so the agent (which starts the stand-ins) and the workers agree without
+ * talking; SANDBOX_MONGO_PORT / SANDBOX_WECHAT_PORT move them (with PORT for the app).
+ */
 export const DEV_MONGO_PORT = 37017;
 export const DEV_WECHAT_PORT = 37018;
 
@@ -14,19 +17,21 @@ export const DEV_WECHAT_PORT = 37018;
 export default () => {
   const config: PowerPartial<EggAppConfig> = {};
   const sandbox: SandboxConfig = {};
+  const mongoPort = envInt('SANDBOX_MONGO_PORT', DEV_MONGO_PORT);
+  const wechatPort = envInt('SANDBOX_WECHAT_PORT', DEV_WECHAT_PORT);
   let mongoUrl = env('MONGODB_URI');
   if (!mongoUrl) {
-    sandbox.mongo = { port: DEV_MONGO_PORT, dbpath: '.data/mongo' };
-    mongoUrl = `mongodb://127.0.0.1:${DEV_MONGO_PORT}/wxmp`;
+    sandbox.mongo = { port: mongoPort, dbpath: '.data/mongo' };
+    mongoUrl = `mongodb://127.0.0.1:${mongoPort}/wxmp`;
   }
   config.mongoose = { clients: { mp: mongoClientConfig(mongoUrl, 5000) } };
 
   const wxmp: Partial<WxmpConfig> = {};
   if (!env('WXMP_APPID')) {
-    sandbox.wechat = { port: DEV_WECHAT_PORT };
+    sandbox.wechat = { port: wechatPort };
     wxmp.appid = 'wxsandbox0000000001';
     wxmp.secret = 'sandbox-app-secret';
-    wxmp.apiBase = `http://127.0.0.1:${DEV_WECHAT_PORT}`;
+    wxmp.apiBase = `http://127.0.0.1:${wechatPort}`;
   }
   // A development-only secret; prod refuses to start without its own JWT_SECRET.
   config.jwt = { secret: env('JWT_SECRET') ?? 'local-development-jwt-secret-not-for-production' };

@@ -18,7 +18,10 @@ export type EnvName =
   | 'RATE_LIMIT_LOGIN_PER_MINUTE'
   | 'RATE_LIMIT_USER_PER_MINUTE'
   | 'TRUST_PROXY'
-  | 'OVERLOAD_MAX_IN_FLIGHT';
+  | 'OVERLOAD_MAX_IN_FLIGHT'
+  | 'APP_TITLE'
+  | 'SANDBOX_MONGO_PORT'
+  | 'SANDBOX_WECHAT_PORT';
 
 /** The variables `prod` refuses to start without. */
 export const REQUIRED_IN_PROD: readonly EnvName[] = [ 'MONGODB_URI', 'WXMP_APPID', 'WXMP_SECRET', 'JWT_SECRET' ];

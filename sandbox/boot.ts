@@ -23,23 +23,58 @@ interface Running {
 
 let running: Running | undefined;
 
+/** A taken port is the usual way `npm run dev` fails: say so in one line, with the way out. */
+async function onPort<T>(what: string, port: number, variable: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    const hint = new Error(`[sandbox] ${what} port ${port} is taken (another \`npm run dev\`?); stop it or set ${variable} to a free port`);
+    hint.stack = hint.message; // one line, not a trace
+    throw hint;
+  }
+}
+
+export interface StandIns {
+  mongo?: MongoSandbox;
+  wechat?: WeChatDouble;
+}
+
+/** Starts the stand-ins the options ask for; on failure stops what did start and says why in one line. */
+export async function startStandIns(options: Pick<SandboxBootOptions, 'baseDir' | 'mongo' | 'wechat'>): Promise<StandIns> {
+  const started: StandIns = {};
+  try {
+    if (options.mongo) {
+      const dbpath = options.mongo.dbpath ? path.resolve(options.baseDir, options.mongo.dbpath) : undefined;
+      const { port } = options.mongo;
+      started.mongo = await onPort('MongoDB sandbox', port, 'SANDBOX_MONGO_PORT', () => startMongoSandbox({ port, dbpath }));
+    }
+    if (options.wechat) {
+      const { port } = options.wechat;
+      started.wechat = await onPort('WeChat double', port, 'SANDBOX_WECHAT_PORT', () => startWeChatDouble({ port }));
+    }
+    return started;
+  } catch (err) {
+    await Promise.all([ started.mongo?.stop(), started.wechat?.close() ]);
+    throw err;
+  }
+}
+
 export async function acquireSandbox(options: SandboxBootOptions): Promise<void> {
   if (running) {
     running.users++;
     return;
   }
-  running = { users: 1 };
-  if (options.mongo) {
-    const dbpath = options.mongo.dbpath ? path.resolve(options.baseDir, options.mongo.dbpath) : undefined;
-    running.mongo = await startMongoSandbox({ port: options.mongo.port, dbpath });
-    running.mongoOptions = { port: running.mongo.port, dbpath };
-    process.env.SANDBOX_MONGO_URI = running.mongo.uri;
-    options.log(`[sandbox] mongo: ${running.mongo.uri}${dbpath ? ` (data in ${dbpath})` : ' (in memory)'}`);
+  const { mongo, wechat } = await startStandIns(options);
+  running = { users: 1, mongo, wechat };
+  if (mongo) {
+    running.mongoOptions = { port: mongo.port, dbpath: options.mongo?.dbpath ? path.resolve(options.baseDir, options.mongo.dbpath) : undefined };
+    process.env.SANDBOX_MONGO_URI = mongo.uri;
+    options.log(`[sandbox] mongo: ${mongo.uri}${running.mongoOptions.dbpath ? ` (data in ${running.mongoOptions.dbpath})` : ' (in memory)'}`);
   }
-  if (options.wechat) {
-    running.wechat = await startWeChatDouble({ port: options.wechat.port });
-    process.env.SANDBOX_WECHAT_URL = running.wechat.url;
-    options.log(`[sandbox] wechat: ${running.wechat.url}`);
+  if (wechat) {
+    process.env.SANDBOX_WECHAT_URL = wechat.url;
+    options.log(`[sandbox] wechat: ${wechat.url}`);
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * `npm run client -- [--base-url URL] [--wechat-url URL] [--appid APPID]`
+ * `npm run client -- [--base-url URL] [--wechat-url URL] [--appid APPID] [--help]`
  *
  * Plays a mini-program against a running server: gets codes and ciphertexts from the
  * sandbox WeChat double (as wx.login / getUserProfile / getPhoneNumber / getWeRunData would),
@@ -9,17 +9,45 @@
 import crypto from 'node:crypto';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({
-  options: {
-    'base-url': { type: 'string', default: 'http://127.0.0.1:7001' },
-    'wechat-url': { type: 'string', default: 'http://127.0.0.1:37018' },
-    appid: { type: 'string', default: 'wxsandbox0000000001' },
-  },
-});
+const USAGE = `usage: npm run client -- [options]
+
+Plays a mini-program against a running server (start one with \`npm run dev\` first):
+login → login with profile → bindPhone (code) → bindPhone (encrypted) → info → refreshToken → run.
+
+  --base-url URL     the server (default http://127.0.0.1:7001)
+  --wechat-url URL   the sandbox WeChat double (default http://127.0.0.1:37018)
+  --appid APPID      the mini-program's AppID at the double (default wxsandbox0000000001)
+  -h, --help         this text
+`;
+
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        'base-url': { type: 'string', default: 'http://127.0.0.1:7001' },
+        'wechat-url': { type: 'string', default: 'http://127.0.0.1:37018' },
+        appid: { type: 'string', default: 'wxsandbox0000000001' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (err) {
+    process.stderr.write(`client: ${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const values = parseOptions();
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const baseUrl = String(values['base-url']).replace(/\/+$/, '');
 const wechatUrl = String(values['wechat-url']).replace(/\/+$/, '');
 const appid = String(values.appid);
 const openid = `o_client_${crypto.randomBytes(6).toString('hex')}`;
+/** Fresh numbers each run: a number belongs to one user, and earlier runs' users keep theirs. */
+const randomPhone = (prefix: string) => `${prefix}${String(crypto.randomInt(0, 1e8)).padStart(8, '0')}`;
+const phones = { code: randomPhone('138'), encrypted: randomPhone('139') };
 
 type Json = Record<string, unknown>;
 
@@ -28,7 +56,14 @@ class StepFailed extends Error {}
 async function call(method: 'GET' | 'POST', url: string, body?: Json, token?: string): Promise<{ status: number; body: Json }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(url, { method, headers, body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(15_000) });
+  let res: Response;
+  try {
+    res = await fetch(url, { method, headers, body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(15_000) });
+  } catch (err) {
+    const cause = (err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    const which = url.startsWith(wechatUrl) ? 'the WeChat double' : 'the server';
+    throw new StepFailed(`cannot reach ${which} at ${new URL(url).origin} (${cause}); is \`npm run dev\` running? (or pass --base-url / --wechat-url)`);
+  }
   const text = await res.text();
   let parsed: Json;
   try {
@@ -73,18 +108,18 @@ async function main(): Promise<void> {
     return `isWXAuth ${b.isWXAuth}, nickName ${info.nickName}`;
   });
   let token = String(login.token);
-  await step('bindPhone ({ code })', 'POST', '/api/v1/mp/account/user/bindPhone', { code: await wx.phoneCode('13800138000') }, token, b => {
-    expect(b.phone === '13800138000', 'bindPhone should return the phone');
+  await step('bindPhone ({ code })', 'POST', '/api/v1/mp/account/user/bindPhone', { code: await wx.phoneCode(phones.code) }, token, b => {
+    expect(b.phone === phones.code, 'bindPhone should return the phone');
     return `phone ${b.phone}`;
   });
   await step('bindPhone ({ jscode, encryptedData, iv })', 'POST', '/api/v1/mp/account/user/bindPhone',
-    { jscode: await wx.login(), ...await wx.encrypt({ phoneNumber: '13900139000', purePhoneNumber: '13900139000', countryCode: '86' }) }, token, b => {
-      expect(b.phone === '13900139000', 'legacy bindPhone should return the phone');
+    { jscode: await wx.login(), ...await wx.encrypt({ phoneNumber: phones.encrypted, purePhoneNumber: phones.encrypted, countryCode: '86' }) }, token, b => {
+      expect(b.phone === phones.encrypted, 'legacy bindPhone should return the phone');
       return `phone ${b.phone}`;
     });
   await step('info', 'GET', '/api/v1/mp/account/user/info', undefined, token, b => {
     const info = b.userInfo as Json;
-    expect(info.telphone === '13900139000' && info.nickName === profile.nickName, 'info should show the bound phone and profile');
+    expect(info.telphone === phones.encrypted && info.nickName === profile.nickName, 'info should show the bound phone and profile');
     return `telphone ${info.telphone}, city ${info.city}`;
   });
   const refreshed = await step('refreshToken', 'GET', '/api/v1/mp/account/refreshToken', undefined, token, b => {

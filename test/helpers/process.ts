@@ -4,6 +4,15 @@ import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '../..');
 
+/**
+ * The environment for a child script: without egg-bin's NODE_OPTIONS (ts-node with full
+ * type-checking) and TS_NODE_* settings, which would make every start take seconds.
+ */
+export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([ k ]) => !k.startsWith('TS_NODE_') && k !== 'NODE_OPTIONS'));
+  return { ...env, ...extra };
+}
+
 export interface SandboxProcess {
   child: ChildProcessWithoutNullStreams;
   /** Lines the sandbox printed on stdout, e.g. `mongo: mongodb://127.0.0.1:1234`. */
@@ -13,7 +22,7 @@ export interface SandboxProcess {
 
 /** Starts `sandbox/cli.ts` as a child process and resolves once it printed every expected URL. */
 export function spawnSandbox(args: string[], expect: string[] = [ 'mongo' ]): Promise<SandboxProcess> {
-  const child = spawn(process.execPath, [ '-r', 'ts-node/register/transpile-only', 'sandbox/cli.ts', ...args ], { cwd: ROOT });
+  const child = spawn(process.execPath, [ '-r', 'ts-node/register/transpile-only', 'sandbox/cli.ts', ...args ], { cwd: ROOT, env: childEnv() });
   const proc: SandboxProcess = { child, urls: {}, output: [] };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`sandbox did not start: ${proc.output.join('')}`)), 20_000);

@@ -32,6 +32,26 @@ describe('test/sandbox/mongo/commands.test.ts (official mongodb driver)', () => 
     throw new Error('expected the command to fail');
   }
 
+  it('stores _id: null and finds it by equality and by $type null, like mongod (CRUD spec semantics)', async () => {
+    // The drivers replace a null _id with an ObjectId on insertOne; the raw command keeps it.
+    assert.deepEqual(await db.command({ insert: 'nulls', documents: [ { _id: null, a: 1 }, { _id: 2, a: null }, { _id: 3 } ] }), { n: 3, ok: 1 });
+    const nulls = db.collection<{ _id: number | null; a?: number | null; b?: number }>('nulls');
+    assert.deepEqual(await nulls.find({ _id: { $type: 'null' } }).toArray(), [ { _id: null, a: 1 } ]);
+    assert.deepEqual(await nulls.find({ _id: { $type: 10 } }).toArray(), [ { _id: null, a: 1 } ]);
+    assert.deepEqual(await nulls.find({ _id: null }).toArray(), [ { _id: null, a: 1 } ]);
+    // For other fields, { a: null } also matches a missing field; $type: 'null' only a stored null.
+    assert.deepEqual((await nulls.find({ a: null }).toArray()).map(d => d._id), [ 2, 3 ]);
+    assert.deepEqual((await nulls.find({ a: { $type: 'null' } }).toArray()).map(d => d._id), [ 2 ]);
+    const dup = await db.command({ insert: 'nulls', documents: [ { _id: null } ] });
+    assert.equal(dup.writeErrors[0].code, 11000);
+    assert.match(dup.writeErrors[0].errmsg, /dup key: \{ _id: null \}/);
+    await nulls.deleteOne({ _id: null });
+    const up = await nulls.updateOne({ _id: null }, { $set: { b: 1 } }, { upsert: true });
+    assert.equal(up.upsertedCount, 1);
+    assert.equal(up.upsertedId, null);
+    assert.deepEqual(await nulls.findOne({ _id: { $type: 'null' } }), { _id: null, b: 1 });
+  });
+
   it('answers hello like a standalone 7.0 mongod', async () => {
     const hello = await db.admin().command({ hello: 1 });
     assert.equal(hello.isWritablePrimary, true);

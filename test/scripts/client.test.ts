@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { app } from 'egg-mock/bootstrap';
+import { listen } from '../helpers/client';
+import { childEnv, ROOT } from '../helpers/process';
+import { freePort } from '../helpers/prod';
+import { wechat } from '../helpers/sandbox';
+
+const run = promisify(execFile);
+
+function client(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return run(process.execPath, [ '-r', 'ts-node/register/transpile-only', 'scripts/client.ts', ...args ], { cwd: ROOT, env: childEnv(), timeout: 60_000 })
+    .then(r => ({ code: 0, stdout: r.stdout, stderr: r.stderr }))
+    .catch((err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }));
+}
+
+describe('test/scripts/client.test.ts (npm run client)', function() {
+  this.timeout(60_000);
+
+  it('--help prints the usage and exits 0; an unknown option exits 2 with the usage', async () => {
+    const help = await client('--help');
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^usage: npm run client -- \[options\]/);
+    assert.match(help.stdout, /--base-url URL/);
+    const bad = await client('--bogus');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Unknown option '--bogus'[\s\S]*usage:/);
+  });
+
+  it('with no server it names the URL and asks whether npm run dev is running', async () => {
+    const port = await freePort();
+    const res = await client('--base-url', `http://127.0.0.1:${port}`, '--wechat-url', `http://127.0.0.1:${port}`);
+    assert.equal(res.code, 1);
+    assert.ok(res.stderr.includes(`cannot reach the WeChat double at http://127.0.0.1:${port} (ECONNREFUSED); is \`npm run dev\` running?`), res.stderr);
+  });
+
+  it('walks every step against a running app, twice (each run binds fresh numbers)', async () => {
+    const server = await listen(app);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const res = await client('--base-url', server.url, '--wechat-url', wechat().url as string, '--appid', app.config.wxmp.appid);
+        assert.equal(res.code, 0, res.stderr);
+        assert.match(res.stdout, /client: all steps passed/);
+        assert.equal((res.stdout.match(/ ✔ /g) ?? []).length, 7);
+      }
+    } finally {
+      await server.close();
+      await app.mockContext().models.Account.User.deleteMany({});
+      await app.mockContext().models.Basics.User.User.deleteMany({});
+    }
+  });
+});
