@@ -21,8 +21,15 @@ export default class AgentBootHook implements IBoot {
   async didLoad(): Promise<void> {
     const { sandbox, env, baseDir } = this.agent.config;
     if (!sandbox || env === 'prod') return;
-    await sandboxBoot().acquireSandbox({ baseDir, mongo: sandbox.mongo, wechat: sandbox.wechat, log: (line: string) => this.agent.logger.info(line) });
+    const boot = sandboxBoot();
+    await boot.acquireSandbox({ baseDir, mongo: sandbox.mongo, wechat: sandbox.wechat, log: (line: string) => this.agent.logger.info(line) });
     this.usesSandbox = true;
+    // The whole push loop on a laptop: the double pushes to this app as the console says.
+    const { appid, push } = this.agent.config.wxmp;
+    const port = this.agent.config.cluster.listen?.port ?? 7001;
+    if (push.token && sandbox.wechat) {
+      boot.sandboxWeChat()?.setPushTarget(appid, { url: `http://127.0.0.1:${port}/api/v1/mp/wechat/push`, token: push.token, aesKey: push.aesKey || undefined, format: 'json' });
+    }
   }
 
   async beforeClose(): Promise<void> {

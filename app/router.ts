@@ -2,10 +2,12 @@ import type { Application } from 'egg';
 import docsRoutes from './router/docs';
 import healthRoutes from './router/health';
 import mpAccountRoutes from './router/mp/account';
+import mpWechatRoutes from './router/mp/wechat';
 
 /** Only loads the route files under app/router/. */
 export default (app: Application) => {
   healthRoutes(app);
   docsRoutes(app);
   mpAccountRoutes(app);
+  mpWechatRoutes(app);
 };

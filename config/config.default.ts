@@ -33,6 +33,18 @@ export interface WxmpConfig {
   tokenRetryBaseMs: number;
   /** Reject encrypted data whose watermark is older than this many seconds; 0 turns the check off (`WXMP_DECRYPT_MAX_AGE`). */
   decryptMaxAgeSeconds: number;
+  /** The message push endpoint (消息推送). */
+  push: PushConfig;
+}
+
+/** WeChat's message push: the URL/Token/EncodingAESKey filled in the mini-program console. */
+export interface PushConfig {
+  /** The console's Token (`WXMP_PUSH_TOKEN`); empty turns the endpoint off (404). */
+  token: string;
+  /** The console's EncodingAESKey, 43 characters (`WXMP_PUSH_AES_KEY`); set = safe mode (encrypted pushes only). */
+  aesKey: string;
+  /** Pushes whose timestamp is further than this from now are refused (replays). */
+  maxSkewSeconds: number;
 }
 
 /** Stand-ins started by the agent in `local` and `unittest` only; `null` elsewhere. */
@@ -112,7 +124,13 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
   // egg's meta middleware only adds an x-readtime header, which tells clients our timings.
   config.meta = { enable: false, logging: false };
 
-  config.bodyParser = { jsonLimit: '64kb', formLimit: '64kb', enableTypes: [ 'json' ] };
+  // JSON for the API; text (XML) only reaches the message push endpoint, the JSON routes
+  // answer anything but JSON with 415.
+  config.bodyParser = {
+    jsonLimit: '64kb', formLimit: '64kb', textLimit: '64kb',
+    enableTypes: [ 'json', 'text' ],
+    extendTypes: { text: [ 'text/xml', 'application/xml' ] },
+  };
 
   // Credentials in MONGODB_URI are split off into the driver's `auth` option (mongo_uri.ts).
   const mongoUri = env('MONGODB_URI');
@@ -145,6 +163,7 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
     tokenFetchAttempts: 3,
     tokenRetryBaseMs: 500,
     decryptMaxAgeSeconds: envInt('WXMP_DECRYPT_MAX_AGE', 0),
+    push: { token: env('WXMP_PUSH_TOKEN') ?? '', aesKey: env('WXMP_PUSH_AES_KEY') ?? '', maxSkewSeconds: 300 },
   };
 
   const health: HealthConfig = { timeoutMs: 1000 };

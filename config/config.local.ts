@@ -32,6 +32,13 @@ export default () => {
     wxmp.appid = 'wxsandbox0000000001';
     wxmp.secret = 'sandbox-app-secret';
     wxmp.apiBase = `http://127.0.0.1:${wechatPort}`;
+    // The double pushes events (media check verdicts) to this app in safe mode, as the
+    // console would be set up; the agent gives it these settings.
+    wxmp.push = {
+      token: env('WXMP_PUSH_TOKEN') ?? 'sandboxpushtoken',
+      aesKey: env('WXMP_PUSH_AES_KEY') ?? 'sandboxPushEncodingAesKey0123456789abcdefgh',
+      maxSkewSeconds: 300,
+    };
   }
   // A development-only secret; prod refuses to start without its own JWT_SECRET.
   config.jwt = { secret: env('JWT_SECRET') ?? 'local-development-jwt-secret-not-for-production' };

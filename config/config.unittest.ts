@@ -41,6 +41,7 @@ export default (appInfo: EggAppInfo) => {
     tokenFailureCooldownMs: 200,
     // Boot runs the schedule once (immediate); tests run it again with app.runSchedule.
     tokenCheckInterval: '1h',
+    push: { token: 'unittestpushtoken', aesKey: 'unittestPushEncodingAesKey0123456789abcdefg', maxSkewSeconds: 300 },
   };
   config.jwt = { secret: 'unittest-jwt-secret-0123456789abcdef' };
   // Expected 401s and fault tests would otherwise print stack traces all over the run.

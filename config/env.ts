@@ -21,7 +21,9 @@ export type EnvName =
   | 'OVERLOAD_MAX_IN_FLIGHT'
   | 'APP_TITLE'
   | 'SANDBOX_MONGO_PORT'
-  | 'SANDBOX_WECHAT_PORT';
+  | 'SANDBOX_WECHAT_PORT'
+  | 'WXMP_PUSH_TOKEN'
+  | 'WXMP_PUSH_AES_KEY';
 
 /** The variables `prod` refuses to start without. */
 export const REQUIRED_IN_PROD: readonly EnvName[] = [ 'MONGODB_URI', 'WXMP_APPID', 'WXMP_SECRET', 'JWT_SECRET' ];
@@ -57,6 +59,13 @@ export function prodEnvProblems(): string[] {
   if (mongoUri !== undefined && !/^mongodb(\+srv)?:\/\/[^/?#]+/.test(mongoUri)) {
     problems.push('MONGODB_URI must be a mongodb:// or mongodb+srv:// connection string');
   }
+  const pushToken = env('WXMP_PUSH_TOKEN');
+  const pushKey = env('WXMP_PUSH_AES_KEY');
+  if (pushToken !== undefined && !/^[A-Za-z0-9]{3,32}$/.test(pushToken)) {
+    problems.push('WXMP_PUSH_TOKEN must be 3-32 letters or digits (as the mini-program console requires)');
+  }
+  if (pushKey !== undefined && !/^[A-Za-z0-9]{43}$/.test(pushKey)) problems.push('WXMP_PUSH_AES_KEY must be the 43-character EncodingAESKey');
+  if (pushKey !== undefined && pushToken === undefined) problems.push('WXMP_PUSH_AES_KEY is set but WXMP_PUSH_TOKEN is not');
   const mode = env('WXMP_TOKEN_MODE');
   if (mode !== undefined && mode !== 'classic' && mode !== 'stable') {
     problems.push(`WXMP_TOKEN_MODE must be "classic" or "stable" (got "${mode}")`);

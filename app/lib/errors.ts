@@ -65,6 +65,10 @@ function wechatStatus(failure: WeChatFailure, errcode: number): { status: number
   if (errcode === 40029 || errcode === 40163) return { status: 400, code: 'INVALID_CODE' };
   if (errcode === 40226) return { status: 403, code: 'WECHAT_RISK_BLOCKED' };
   if (errcode === 45011 || errcode === 45009) return { status: 429, code: 'WECHAT_RATE_LIMITED' };
+  // content security (msg_sec_check, media_check_async)
+  if (errcode === 40003) return { status: 400, code: 'WECHAT_INVALID_OPENID' };
+  if (errcode === 61010) return { status: 409, code: 'WECHAT_USER_INACTIVE' };
+  if (errcode === 40129 || errcode === 44002 || errcode === 47001) return { status: 502, code: 'WECHAT_BAD_REQUEST' };
   return { status: 502, code: 'WECHAT_ERROR' };
 }
 
@@ -75,6 +79,8 @@ function clientMessage(endpoint: string, failure: WeChatFailure, errcode: number
   if (errcode === 40029 || errcode === 40163) return `The code is invalid or already used (WeChat errcode ${errcode}); get a new one and retry`;
   if (errcode === 40226) return 'WeChat blocked this user as high-risk (errcode 40226)';
   if (errcode === 45011 || errcode === 45009) return `WeChat rate-limited this call (errcode ${errcode}); retry later`;
+  if (errcode === 40003) return 'WeChat does not know this user (errcode 40003)';
+  if (errcode === 61010) return 'WeChat checks content only for users active in the mini-program in the last 2 hours (errcode 61010); open it and retry';
   return `WeChat refused ${endpoint} (errcode ${errcode}); retry later`;
 }
 

@@ -7,6 +7,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ContentSecurity, traceId, type PushTarget, type Verdict } from './security';
 
 export interface WeChatApp {
   appid: string;
@@ -69,7 +70,11 @@ const ERRMSG: Record<number, string> = {
   40029: 'invalid code',
   40125: 'invalid appsecret',
   40163: 'code been used',
+  40003: 'invalid openid',
+  40129: 'invalid scene',
   40226: 'high risk user, login denied',
+  44002: 'empty post data',
+  61010: 'user is inactive, user must visit the mini program within 2 hours',
   41002: 'appid missing',
   41004: 'appsecret missing',
   41008: 'missing code',
@@ -93,6 +98,11 @@ export class WeChatDouble {
   private readonly phoneCodes = new Map<string, { appid: string; phoneNumber: string; countryCode: string; used: boolean }>();
   private readonly riskyOpenids = new Set<string>();
   private readonly loginTimes = new Map<string, number[]>();
+  /** appid:openid -> when jscode2session last succeeded (content security needs a recent visit). */
+  private readonly lastVisit = new Map<string, number>();
+  /** appid:openid pairs a login code was ever issued for: the openids WeChat knows. */
+  private readonly knownOpenids = new Set<string>();
+  readonly security = new ContentSecurity();
   private faults: Fault[] = [];
   private readonly seed = crypto.randomBytes(16);
   private readonly tokenTtl: number;
@@ -114,6 +124,7 @@ export class WeChatDouble {
   issueLoginCode(appid: string, openid: string): string {
     const code = `lc_${crypto.randomBytes(12).toString('hex')}`;
     this.loginCodes.set(code, { appid, openid, used: false });
+    this.knownOpenids.add(`${appid}:${openid}`);
     return code;
   }
 
@@ -268,6 +279,8 @@ export class WeChatDouble {
       case '/cgi-bin/stable_token': send(200, this.stableToken(q('grant_type'), q('appid'), q('secret'), body.force_refresh === true)); return;
       case '/sns/jscode2session': send(200, this.jscode2session(q('appid'), q('secret'), q('js_code'), q('grant_type'))); return;
       case '/wxa/business/getuserphonenumber': send(200, this.phoneNumber(url.searchParams.get('access_token') ?? '', String(body.code ?? ''))); return;
+      case '/wxa/msg_sec_check': send(200, this.msgSecCheck(url.searchParams.get('access_token') ?? '', body)); return;
+      case '/wxa/media_check_async': send(200, this.mediaCheckAsync(url.searchParams.get('access_token') ?? '', body)); return;
       default: send(404, { errcode: 404, errmsg: `no such endpoint ${url.pathname}` });
     }
   }
@@ -330,6 +343,7 @@ export class WeChatDouble {
     if (recent.length > this.loginsPerMinute) return this.error(45011);
     const sessionKey = this.sessionKeyFor(appid, entry.openid);
     ISSUED_SESSION_KEYS.add(sessionKey);
+    this.lastVisit.set(`${appid}:${entry.openid}`, now);
     return { openid: entry.openid, session_key: sessionKey, unionid: this.unionidFor(entry.openid) };
   }
 
@@ -352,6 +366,43 @@ export class WeChatDouble {
     };
   }
 
+  /** The checks content security v2 makes of every call, in WeChat's order. */
+  private securityPreconditions(accessToken: string, body: Record<string, unknown>): { appid: string; openid: string } | { errcode: number; errmsg: string } {
+    const appid = this.appForToken(accessToken);
+    if (!appid) return this.error(40001);
+    if (body.version !== 2) return this.error(47001);
+    const openid = typeof body.openid === 'string' ? body.openid : '';
+    if (!openid || !this.knownOpenids.has(`${appid}:${openid}`)) return this.error(40003);
+    if (![ 1, 2, 3, 4 ].includes(Number(body.scene))) return this.error(40129);
+    const visited = this.lastVisit.get(`${appid}:${openid}`);
+    if (visited === undefined || Date.now() - visited > 2 * 3600_000) return this.error(61010);
+    return { appid, openid };
+  }
+
+  private msgSecCheck(accessToken: string, body: Record<string, unknown>): object {
+    const pre = this.securityPreconditions(accessToken, body);
+    if ('errcode' in pre) return pre;
+    if (typeof body.content !== 'string' || !body.content) return this.error(44002);
+    const text = [ body.content, body.nickname, body.title, body.signature ].filter(v => typeof v === 'string').join('\n');
+    return this.security.msgSecCheckAnswer(text);
+  }
+
+  private mediaCheckAsync(accessToken: string, body: Record<string, unknown>): object {
+    const pre = this.securityPreconditions(accessToken, body);
+    if ('errcode' in pre) return pre;
+    if (typeof body.media_url !== 'string' || !/^https?:\/\//.test(body.media_url)) return this.error(44002);
+    if (body.media_type !== 1 && body.media_type !== 2) return this.error(47001);
+    const trace = traceId();
+    this.security.startMediaCheck(pre.appid, pre.openid, body.media_url, trace);
+    return { errcode: 0, errmsg: 'ok', trace_id: trace };
+  }
+
+  /** Where and how the double pushes events for `appid` (the console's URL/Token/EncodingAESKey/format). */
+  setPushTarget(appid: string, target: PushTarget | undefined): void {
+    if (target) this.security.pushTargets.set(appid, target);
+    else this.security.pushTargets.delete(appid);
+  }
+
   /** `/sandbox/*`: the client simulator's and the fault suite's handle on the double. */
   private control(path: string, method: string, raw: string): unknown {
     const body = raw ? JSON.parse(raw) as Record<string, unknown> : {};
@@ -368,6 +419,13 @@ export class WeChatDouble {
       case 'DELETE /sandbox/faults': this.clearFaults(); return { ok: true };
       case 'GET /sandbox/stats': return { calls: this.calls };
       case 'POST /sandbox/check-token': return { valid: this.isValidToken(String(body.token)) };
+      case 'POST /sandbox/push-target': this.setPushTarget(appid, body.url ? body as unknown as PushTarget : undefined); return { ok: true };
+      case 'POST /sandbox/content-words':
+        if (Array.isArray(body.risky)) this.security.riskyWords = body.risky.map(String);
+        if (Array.isArray(body.review)) this.security.reviewWords = body.review.map(String);
+        return { risky: this.security.riskyWords, review: this.security.reviewWords };
+      case 'POST /sandbox/media-verdicts': this.security.mediaVerdicts.push(...((body.verdicts ?? []) as Verdict[])); return { queued: this.security.mediaVerdicts.length };
+      case 'GET /sandbox/pushes': return { pushes: this.security.pushes };
       default: return { error: `unknown control ${method} ${path}` };
     }
   }

@@ -1,0 +1,25 @@
+import type { Context } from 'egg';
+import type { PushMessage } from './index';
+
+const SUGGESTS = new Set([ 'pass', 'review', 'risky' ]);
+
+/**
+ * media_check_async's verdict: records it on the check (wx_media_checks, by trace_id).
+ * `review` is logged for a person to look at.
+ */
+export default async function wxaMediaCheck(ctx: Context, message: PushMessage): Promise<void> {
+  const traceId = String(message.trace_id ?? '');
+  const result = (message.result ?? {}) as { suggest?: unknown; label?: unknown };
+  const suggest = String(result.suggest ?? '');
+  if (!traceId || !SUGGESTS.has(suggest)) throw new Error(`wxa_media_check without trace_id or result.suggest (${traceId || 'no trace_id'})`);
+  // An upsert: the verdict can arrive before mediaCheckAsync recorded what it is about.
+  const check = await ctx.models.MediaCheck.findOneAndUpdate(
+    { _id: traceId },
+    {
+      $set: { status: suggest, label: Number(result.label ?? 100), checkedAt: new Date() },
+      $setOnInsert: { openid: String(message.FromUserName ?? ''), mediaUrl: '', mediaType: 0, subject: {}, createdAt: new Date() },
+    },
+    { new: true, upsert: true },
+  ).lean();
+  if (suggest !== 'pass') ctx.logger.warn('[push] media check %s: %s (label %s) for %j', traceId, suggest, result.label, check?.subject);
+}
