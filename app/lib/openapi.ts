@@ -35,13 +35,14 @@ const EXAMPLE_PROFILE = {
 
 const ERRORS: Record<number, { description: string; example: { code: string; message: string } }> = {
   400: {
-    description: 'Invalid input (`INVALID_PARAM`, `INVALID_BODY`), undecryptable data (`DECRYPT_FAILED`: log in again), data that decrypts but lacks its field (`DATA_INCOMPLETE`), `OPENID_MISMATCH`, or a WeChat code that is invalid or used (`INVALID_CODE`)',
+    description: 'Invalid input (`INVALID_PARAM`, `INVALID_BODY`), a message push refused (`INVALID_PUSH`: stale timestamp, undecryptable, another appid, unparseable), undecryptable data (`DECRYPT_FAILED`: log in again), data that decrypts but lacks its field (`DATA_INCOMPLETE`), `OPENID_MISMATCH`, or a WeChat code that is invalid or used (`INVALID_CODE`)',
     example: { code: 'INVALID_PARAM', message: 'jscode must be 1-128 letters, digits, _ or -' },
   },
   401: {
-    description: 'Missing, invalid or expired token (`UNAUTHORIZED`, `TOKEN_EXPIRED`), or the user was deleted (`USER_NOT_FOUND`)',
+    description: 'Missing, invalid or expired token (`UNAUTHORIZED`, `TOKEN_EXPIRED`), the user was deleted (`USER_NOT_FOUND`), or a message push with a bad signature (`INVALID_SIGNATURE`)',
     example: { code: 'TOKEN_EXPIRED', message: 'Token expired; log in again' },
   },
+  404: { description: 'Not found (`NOT_FOUND`); the message push answers 404 while it is not configured', example: { code: 'NOT_FOUND', message: 'Message push is not configured' } },
   403: { description: 'WeChat blocked a high-risk user (`WECHAT_RISK_BLOCKED`, errcode 40226)', example: { code: 'WECHAT_RISK_BLOCKED', message: 'WeChat blocked this user as high-risk (errcode 40226)' } },
   409: { description: 'The phone number is bound to another account (`PHONE_TAKEN`); nothing changed', example: { code: 'PHONE_TAKEN', message: 'This phone number is bound to another account' } },
   413: { description: 'Body over 64 KiB (`PAYLOAD_TOO_LARGE`)', example: { code: 'PAYLOAD_TOO_LARGE', message: 'Request body is larger than 64 KiB' } },
@@ -78,6 +79,13 @@ function jsonBody(schema: string, example: unknown): Schema {
 }
 
 const bearer = [ { bearerAuth: [] } ];
+
+/** What WeChat signs every push with. */
+const PUSH_QUERY: Record<string, unknown>[] = [
+  { name: 'signature', in: 'query', required: false, schema: { type: 'string' }, description: 'sha1(sort([Token, timestamp, nonce]).join(""))' },
+  { name: 'timestamp', in: 'query', required: true, schema: { type: 'string' }, example: '1764000000' },
+  { name: 'nonce', in: 'query', required: true, schema: { type: 'string' }, example: '1320562132' },
+];
 const PUBLIC: never[] = [];
 
 const USER_INFO_REQUIRED = [ 'uid', 'telphone', '_merchant' ];
@@ -105,6 +113,7 @@ export const openapiDocument = {
   servers: [ { url: '/' } ],
   tags: [
     { name: 'account', description: 'The mini-program account API (微信用户体系)' },
+    { name: 'wechat', description: 'Called by WeChat: the message push URL (消息推送)' },
     { name: 'ops', description: 'Health and documentation' },
   ],
   security: bearer,
@@ -240,6 +249,43 @@ export const openapiDocument = {
         },
       },
     },
+    '/api/v1/mp/wechat/push': {
+      get: {
+        operationId: 'wxmpPushVerify',
+        tags: [ 'wechat' ],
+        summary: 'Message push URL check (the console\'s 提交)',
+        description: 'Echoes `echostr` when `signature = sha1(sort([Token, timestamp, nonce]).join(""))`. 404 unless `WXMP_PUSH_TOKEN` is set.',
+        security: PUBLIC,
+        parameters: PUSH_QUERY.concat([ { name: 'echostr', in: 'query', required: true, schema: { type: 'string' } } ]),
+        responses: {
+          200: { description: 'The echostr, verbatim', content: { 'text/plain': { schema: { type: 'string' }, example: '8233428367125447041' } } },
+          ...errorResponses(400, 401, 404),
+        },
+      },
+      post: {
+        operationId: 'wxmpPush',
+        tags: [ 'wechat' ],
+        summary: 'Message push (消息推送): events and messages from WeChat',
+        description: 'JSON or XML as the console\'s data format says. Plaintext mode: `signature` is checked. Safe mode (`WXMP_PUSH_AES_KEY` set): only encrypted pushes (`encrypt_type=aes`), `msg_signature` checked, `Encrypt` decrypted and its appid checked. Timestamps more than 5 minutes off are refused. Each message is stored once (7 days) and handled once; repeats are acknowledged.',
+        security: PUBLIC,
+        parameters: PUSH_QUERY.concat([
+          { name: 'openid', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'encrypt_type', in: 'query', required: false, schema: { enum: [ 'aes' ] } },
+          { name: 'msg_signature', in: 'query', required: false, schema: { type: 'string' }, description: 'Safe mode: sha1(sort([Token, timestamp, nonce, Encrypt]).join(""))' },
+        ]),
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': { schema: { type: 'object' }, example: { ToUserName: 'gh_97417a04a28d', Encrypt: 'hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2LdJF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIbgU6ux5VTjg==' } },
+            'text/xml': { schema: { type: 'string' }, example: '<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName><Encrypt><![CDATA[hyzAe4Oz...]]></Encrypt></xml>' },
+          },
+        },
+        responses: {
+          200: { description: 'Stored (or already stored): WeChat stops retrying', content: { 'text/plain': { schema: { const: 'success' }, example: 'success' } } },
+          ...errorResponses(400, 401, 404, 413, 500, 503),
+        },
+      },
+    },
     '/api/v1/mp/account/user/auth': {
       post: {
         operationId: 'wxmp',
@@ -307,7 +353,7 @@ export const openapiDocument = {
 } as const;
 
 /** The operations, by operationId (= the seed's route names). */
-export type OperationId = 'health' | 'wxmp' | 'wxmpBindPhone' | 'getUserInfo' | 'refreshToken' | 'session' | 'wxmpRun';
+export type OperationId = 'health' | 'wxmp' | 'wxmpBindPhone' | 'getUserInfo' | 'refreshToken' | 'session' | 'wxmpRun' | 'wxmpPushVerify' | 'wxmpPush';
 
 /** Bodies as the schemas above admit them (checked before a controller reads them). */
 export interface LoginBody {

@@ -36,12 +36,12 @@ describe('test/app/controller/mp/wechat/push.test.ts (message push)', () => {
   });
 
   /** A safe-mode request built by hand, for the refusals. */
-  function safeRequest(opts: { plain?: string; encrypted?: string; timestamp?: string; appid?: string; badSignature?: boolean; xml?: boolean }) {
+  function safeRequest(opts: { plain?: string; encrypted?: string; timestamp?: string; appid?: string; badSignature?: boolean; xml?: boolean; noEncryptType?: boolean }) {
     const timestamp = opts.timestamp ?? now();
     const nonce = '12345';
     const encrypted = opts.encrypted ?? new WXBizMsgCrypt(push().aesKey, opts.appid ?? app.config.wxmp.appid).encrypt(opts.plain ?? JSON.stringify(textMessage()));
     const msgSignature = opts.badSignature ? '0'.repeat(40) : pushSignature(push().token, timestamp, nonce, encrypted);
-    const query = `signature=${pushSignature(push().token, timestamp, nonce)}&timestamp=${timestamp}&nonce=${nonce}&encrypt_type=aes&msg_signature=${msgSignature}`;
+    const query = `signature=${pushSignature(push().token, timestamp, nonce)}&timestamp=${timestamp}&nonce=${nonce}${opts.noEncryptType ? '' : '&encrypt_type=aes'}&msg_signature=${msgSignature}`;
     const req = app.httpRequest().post(`${PUSH}?${query}`);
     return opts.xml
       ? req.set('content-type', 'text/xml').send(toXml({ ToUserName: 'gh_sandbox0000001', Encrypt: encrypted }))
@@ -103,6 +103,7 @@ describe('test/app/controller/mp/wechat/push.test.ts (message push)', () => {
       [ 'XML that does not parse', () => app.httpRequest().post(`${PUSH}?timestamp=${now()}&nonce=1&encrypt_type=aes&msg_signature=x`).set('content-type', 'text/xml').send('<xml><Encrypt>abc</xml>'), 400 ],
       [ 'no Encrypt field', () => app.httpRequest().post(`${PUSH}?timestamp=${now()}&nonce=1&encrypt_type=aes&msg_signature=x`).send({ ToUserName: 'x' }), 400 ],
       [ 'a plaintext push while safe mode is on', () => app.httpRequest().post(`${PUSH}?signature=${pushSignature(push().token, now(), '1')}&timestamp=${now()}&nonce=1`).send(textMessage()), 400 ],
+      [ 'an encrypted push without encrypt_type=aes', () => safeRequest({ noEncryptType: true }), 400 ],
       [ 'a body over 64 KiB', () => safeRequest({ plain: JSON.stringify({ ...textMessage(), Content: 'x'.repeat(70 * 1024) }) }), 413 ],
       [ 'no timestamp', () => app.httpRequest().post(`${PUSH}?nonce=1&encrypt_type=aes`).send({ Encrypt: 'abc' }), 400 ],
     ];
