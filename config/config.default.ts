@@ -76,6 +76,24 @@ export interface OverloadConfig {
 
 export type { HttpServerConfig } from '../app/lib/http_server';
 
+/** Avatars uploaded from `<button open-type="chooseAvatar">`. */
+export interface AvatarConfig {
+  /**
+   * The app's public origin (`PUBLIC_BASE_URL`, e.g. `https://api.example.com`): avatar URLs
+   * are built on it, and WeChat's media check fetches them from there. Empty: uploads answer
+   * 503 NOT_CONFIGURED.
+   */
+  publicBaseUrl: string;
+  /** Largest upload accepted, in bytes (`AVATAR_MAX_BYTES`, default 2 MiB); more is 413. */
+  maxBytes: number;
+  /** Images whose header claims more pixels are refused before decoding (decompression bombs). */
+  maxInputPixels: number;
+  /** Stored avatars fit in this many pixels per side. */
+  maxSide: number;
+  /** Decodes running at once per worker (sharp works off the main thread; this bounds memory and CPU). */
+  concurrentDecodes: number;
+}
+
 /** This app's own config sections, next to the framework's and plugins'. */
 export interface BizConfig {
   wxmp: WxmpConfig;
@@ -84,6 +102,7 @@ export interface BizConfig {
   rateLimit: RateLimitConfig;
   overload: OverloadConfig;
   httpServer: HttpServerConfig;
+  avatar: AvatarConfig;
   sandbox: SandboxConfig | null;
 }
 
@@ -183,5 +202,17 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
   config.maxIpsCount = proxyHops;
   const sandbox: SandboxConfig | null = null;
 
-  return { ...config, wxmp, health, session, rateLimit, overload, httpServer, sandbox };
+  const avatar: AvatarConfig = {
+    publicBaseUrl: (env('PUBLIC_BASE_URL') ?? '').replace(/\/+$/, ''),
+    maxBytes: envInt('AVATAR_MAX_BYTES', 2 * 1024 * 1024),
+    maxInputPixels: 25_000_000,
+    maxSide: 640,
+    concurrentDecodes: 2,
+  };
+  // Uploads are read as streams by the avatar route only; their names are never trusted
+  // (the image is told by its bytes), so every name passes egg's extension whitelist.
+  // fileSize a little above maxBytes: the avatar service's own count answers first, in its words.
+  config.multipart = { mode: 'stream', fileSize: avatar.maxBytes + 1024, files: 1, fields: 10, whitelist: () => true };
+
+  return { ...config, wxmp, health, session, rateLimit, overload, httpServer, avatar, sandbox };
 };

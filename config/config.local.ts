@@ -43,5 +43,8 @@ export default () => {
   // A development-only secret; prod refuses to start without its own JWT_SECRET.
   config.jwt = { secret: env('JWT_SECRET') ?? 'local-development-jwt-secret-not-for-production' };
 
-  return { ...config, wxmp, sandbox };
+  // Avatars are served by this app; the WeChat double fetches them from here.
+  const avatar = { publicBaseUrl: (env('PUBLIC_BASE_URL') ?? `http://127.0.0.1:${envInt('PORT', 7001)}`).replace(/\/+$/, '') };
+
+  return { ...config, wxmp, avatar, sandbox };
 };

@@ -23,7 +23,9 @@ export type EnvName =
   | 'SANDBOX_MONGO_PORT'
   | 'SANDBOX_WECHAT_PORT'
   | 'WXMP_PUSH_TOKEN'
-  | 'WXMP_PUSH_AES_KEY';
+  | 'WXMP_PUSH_AES_KEY'
+  | 'PUBLIC_BASE_URL'
+  | 'AVATAR_MAX_BYTES';
 
 /** The variables `prod` refuses to start without. */
 export const REQUIRED_IN_PROD: readonly EnvName[] = [ 'MONGODB_URI', 'WXMP_APPID', 'WXMP_SECRET', 'JWT_SECRET' ];
@@ -66,6 +68,8 @@ export function prodEnvProblems(): string[] {
   }
   if (pushKey !== undefined && !/^[A-Za-z0-9]{43}$/.test(pushKey)) problems.push('WXMP_PUSH_AES_KEY must be the 43-character EncodingAESKey');
   if (pushKey !== undefined && pushToken === undefined) problems.push('WXMP_PUSH_AES_KEY is set but WXMP_PUSH_TOKEN is not');
+  const base = env('PUBLIC_BASE_URL');
+  if (base !== undefined && !/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(base)) problems.push('PUBLIC_BASE_URL must be an http(s) URL like https://api.example.com');
   const mode = env('WXMP_TOKEN_MODE');
   if (mode !== undefined && mode !== 'classic' && mode !== 'stable') {
     problems.push(`WXMP_TOKEN_MODE must be "classic" or "stable" (got "${mode}")`);

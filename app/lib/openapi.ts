@@ -35,7 +35,7 @@ const EXAMPLE_PROFILE = {
 
 const ERRORS: Record<number, { description: string; example: { code: string; message: string } }> = {
   400: {
-    description: 'Invalid input (`INVALID_PARAM`, `INVALID_BODY`), a message push refused (`INVALID_PUSH`: stale timestamp, undecryptable, another appid, unparseable), undecryptable data (`DECRYPT_FAILED`: log in again), data that decrypts but lacks its field (`DATA_INCOMPLETE`), `OPENID_MISMATCH`, or a WeChat code that is invalid or used (`INVALID_CODE`)',
+    description: 'Invalid input (`INVALID_PARAM`, `INVALID_BODY`), not a JPEG/PNG/WebP image or over 25 megapixels (`INVALID_IMAGE`), a message push refused (`INVALID_PUSH`: stale timestamp, undecryptable, another appid, unparseable), undecryptable data (`DECRYPT_FAILED`: log in again), data that decrypts but lacks its field (`DATA_INCOMPLETE`), `OPENID_MISMATCH`, or a WeChat code that is invalid or used (`INVALID_CODE`)',
     example: { code: 'INVALID_PARAM', message: 'jscode must be 1-128 letters, digits, _ or -' },
   },
   401: {
@@ -45,7 +45,8 @@ const ERRORS: Record<number, { description: string; example: { code: string; mes
   404: { description: 'Not found (`NOT_FOUND`); the message push answers 404 while it is not configured', example: { code: 'NOT_FOUND', message: 'Message push is not configured' } },
   403: { description: 'WeChat blocked a high-risk user (`WECHAT_RISK_BLOCKED`, errcode 40226)', example: { code: 'WECHAT_RISK_BLOCKED', message: 'WeChat blocked this user as high-risk (errcode 40226)' } },
   409: { description: 'The phone number is bound to another account (`PHONE_TAKEN`); nothing changed', example: { code: 'PHONE_TAKEN', message: 'This phone number is bound to another account' } },
-  413: { description: 'Body over 64 KiB (`PAYLOAD_TOO_LARGE`)', example: { code: 'PAYLOAD_TOO_LARGE', message: 'Request body is larger than 64 KiB' } },
+  413: { description: 'Body over 64 KiB, or an image over 2 MiB (`PAYLOAD_TOO_LARGE`)', example: { code: 'PAYLOAD_TOO_LARGE', message: 'Request body is larger than 64 KiB' } },
+  422: { description: 'WeChat\'s content check refused the nickname (`CONTENT_RISKY`); nothing stored', example: { code: 'CONTENT_RISKY', message: 'WeChat\'s content check refused this nickname (label 20006); choose another' } },
   415: { description: 'The body is not JSON (`UNSUPPORTED_MEDIA_TYPE`)', example: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send the body as JSON (Content-Type: application/json)' } },
   429: {
     description: 'Too many requests from this address or user (`RATE_LIMITED`), or WeChat\'s rate limit (`WECHAT_RATE_LIMITED`, errcode 45011/45009); `Retry-After` says when to retry',
@@ -54,7 +55,7 @@ const ERRORS: Record<number, { description: string; example: { code: string; mes
   500: { description: 'Unexpected server error (`INTERNAL_ERROR`); details only in the server log', example: { code: 'INTERNAL_ERROR', message: 'Internal server error' } },
   502: { description: 'WeChat unreachable or failing (`WECHAT_UNAVAILABLE`, `WECHAT_ERROR`)', example: { code: 'WECHAT_UNAVAILABLE', message: 'WeChat is unreachable or answered unusably; retry later' } },
   503: {
-    description: 'Database unavailable (`DB_UNAVAILABLE`), access_token refresh pending (`WECHAT_TOKEN_UNAVAILABLE`), or this server is busy (`OVERLOADED`, with `Retry-After`)',
+    description: 'Avatar uploads not configured (`NOT_CONFIGURED`: no PUBLIC_BASE_URL), database unavailable (`DB_UNAVAILABLE`), access_token refresh pending (`WECHAT_TOKEN_UNAVAILABLE`), or this server is busy (`OVERLOADED`, with `Retry-After`)',
     example: { code: 'DB_UNAVAILABLE', message: 'Database unavailable, retry shortly' },
   },
   504: { description: 'WeChat did not answer in time (`WECHAT_TIMEOUT`)', example: { code: 'WECHAT_TIMEOUT', message: 'WeChat did not answer in time; retry later' } },
@@ -188,6 +189,24 @@ export const openapiDocument = {
         anyOf: [ { required: [ 'code' ] }, { required: [ 'jscode', 'encryptedData', 'iv' ] } ],
         'x-rule': 'send either code, or jscode with encryptedData and iv',
       },
+      ProfileRequest: {
+        type: 'object',
+        description: 'What `<input type="nickname">` and the app\'s own form collect. The nickname is checked with WeChat\'s msg_sec_check.',
+        properties: {
+          nickName: { type: 'string', minLength: 1, maxLength: 32, pattern: '^[^\\u0000-\\u001F\\u007F]*$', 'x-rule': '1-32 characters without control characters', examples: [ '小明' ] },
+          gender: { enum: [ 0, 1, 2 ], 'x-rule': '0 (unknown), 1 or 2', description: '0 unknown, 1 male, 2 female' },
+          city: { type: 'string', maxLength: 64, pattern: '^[^\\u0000-\\u001F\\u007F]*$', 'x-rule': 'at most 64 characters without control characters' },
+          province: { type: 'string', maxLength: 64, pattern: '^[^\\u0000-\\u001F\\u007F]*$', 'x-rule': 'at most 64 characters without control characters' },
+          country: { type: 'string', maxLength: 64, pattern: '^[^\\u0000-\\u001F\\u007F]*$', 'x-rule': 'at most 64 characters without control characters' },
+          language: { type: 'string', maxLength: 16, pattern: '^[A-Za-z_-]*$', 'x-rule': 'a language tag like zh_CN' },
+        },
+      },
+      AvatarResponse: {
+        type: 'object',
+        required: [ 'avatarUrl' ],
+        additionalProperties: false,
+        properties: { avatarUrl: { type: 'string', examples: [ 'https://api.example.com/api/v1/mp/account/avatar/6561f0a1b2c3d4e5f6a7b8ca' ] } },
+      },
       PhoneResponse: {
         type: 'object',
         required: [ 'phone' ],
@@ -225,13 +244,14 @@ export const openapiDocument = {
       },
       Health: {
         type: 'object',
-        required: [ 'status', 'mongo', 'wxToken', 'wxTokenAgeSeconds' ],
+        required: [ 'status', 'mongo', 'wxToken', 'wxTokenAgeSeconds', 'avatars' ],
         additionalProperties: false,
         properties: {
           status: { enum: [ 'ok', 'degraded' ] },
           mongo: { enum: [ 'up', 'down' ] },
           wxToken: { enum: [ 'mounted', 'missing' ] },
           wxTokenAgeSeconds: nullable('integer'),
+          avatars: { enum: [ 'ok', 'not_configured' ], description: '`not_configured`: no PUBLIC_BASE_URL, avatar uploads answer 503' },
         },
       },
     },
@@ -244,9 +264,55 @@ export const openapiDocument = {
         summary: 'Liveness and readiness',
         security: PUBLIC,
         responses: {
-          200: ok('Serving', 'Health', { status: 'ok', mongo: 'up', wxToken: 'mounted', wxTokenAgeSeconds: 42 }),
-          503: ok('MongoDB down', 'Health', { status: 'degraded', mongo: 'down', wxToken: 'mounted', wxTokenAgeSeconds: 42 }),
+          200: ok('Serving', 'Health', { status: 'ok', mongo: 'up', wxToken: 'mounted', wxTokenAgeSeconds: 42, avatars: 'ok' }),
+          503: ok('MongoDB down', 'Health', { status: 'degraded', mongo: 'down', wxToken: 'mounted', wxTokenAgeSeconds: 42, avatars: 'ok' }),
         },
+      },
+    },
+    '/api/v1/mp/account/user/profile': {
+      post: {
+        operationId: 'wxmpProfile',
+        tags: [ 'account' ],
+        summary: 'Set the nickname and profile fields (content-checked)',
+        description: 'The nickname is trimmed and checked with msg_sec_check (scene 1): `risky` is a 422 and nothing is stored; `review` is stored (and logged). The user becomes `isWXAuth: true`. Answers like `info`.',
+        requestBody: jsonBody('ProfileRequest', { nickName: '小明', gender: 1, city: 'Shenzhen' }),
+        responses: { 200: ok('Stored', 'ProfileResponse', { isWXAuth: true, userInfo: { ...EXAMPLE_PROFILE, nickName: '小明' } }), ...errorResponses(400, 401, 409, 413, 415, 422, 429, 500, 502, 503, 504) },
+      },
+    },
+    '/api/v1/mp/account/user/avatar': {
+      post: {
+        operationId: 'wxmpAvatar',
+        tags: [ 'account' ],
+        summary: 'Upload the avatar chosen with `<button open-type="chooseAvatar">`',
+        description: '`wx.uploadFile({ name: "avatar" })`. JPEG, PNG or WebP, told by its bytes; at most 2 MiB and 25 megapixels. Re-encoded to at most 640×640 without metadata, stored, checked with media_check_async (a `risky` verdict removes it later).',
+        requestBody: {
+          required: true,
+          content: { 'multipart/form-data': { schema: { type: 'object', required: [ 'avatar' ], properties: { avatar: { type: 'string', contentMediaType: 'application/octet-stream' } } }, example: { avatar: '(the image file)' } } },
+        },
+        responses: { 200: ok('Stored', 'AvatarResponse', { avatarUrl: 'https://api.example.com/api/v1/mp/account/avatar/6561f0a1b2c3d4e5f6a7b8ca' }), ...errorResponses(400, 401, 409, 413, 415, 429, 500, 502, 503, 504) },
+      },
+    },
+    '/api/v1/mp/account/avatar/{id}': {
+      get: {
+        operationId: 'getAvatar',
+        tags: [ 'account' ],
+        summary: 'An avatar image (public; its URL is the user\'s avatarUrl)',
+        security: PUBLIC,
+        parameters: [ { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{24}$' } } ],
+        responses: {
+          200: { description: 'The image, with a strong ETag, cached for a year', content: { 'image/jpeg': { schema: { type: 'string', contentMediaType: 'image/jpeg' }, example: '(image bytes)' } } },
+          304: { description: 'Not modified (If-None-Match)' },
+          ...errorResponses(404, 500, 503),
+        },
+      },
+    },
+    '/api/v1/mp/account/user': {
+      delete: {
+        operationId: 'deleteUser',
+        tags: [ 'account' ],
+        summary: 'Delete my account',
+        description: 'Deletes the user, their avatars and media checks, frees their phone number and removes their WeChat link from the platform user of that number. Their tokens then get `401 USER_NOT_FOUND`; a new login makes a fresh user.',
+        responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 500, 503) },
       },
     },
     '/api/v1/mp/wechat/push': {
@@ -353,7 +419,8 @@ export const openapiDocument = {
 } as const;
 
 /** The operations, by operationId (= the seed's route names). */
-export type OperationId = 'health' | 'wxmp' | 'wxmpBindPhone' | 'getUserInfo' | 'refreshToken' | 'session' | 'wxmpRun' | 'wxmpPushVerify' | 'wxmpPush';
+export type OperationId = 'health' | 'wxmp' | 'wxmpBindPhone' | 'getUserInfo' | 'refreshToken' | 'session' | 'wxmpRun' | 'wxmpPushVerify' | 'wxmpPush'
+  | 'wxmpProfile' | 'wxmpAvatar' | 'getAvatar' | 'deleteUser';
 
 /** Bodies as the schemas above admit them (checked before a controller reads them). */
 export interface LoginBody {
@@ -367,6 +434,15 @@ export interface BindPhoneBody {
   jscode?: string;
   encryptedData?: string;
   iv?: string;
+}
+
+export interface ProfileBody {
+  nickName?: string;
+  gender?: number;
+  city?: string;
+  province?: string;
+  country?: string;
+  language?: string;
 }
 
 export interface RunBody {

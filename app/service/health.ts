@@ -8,6 +8,8 @@ export interface HealthReport {
   wxToken: 'mounted' | 'missing';
   /** Seconds since the mounted token was fetched, or null. */
   wxTokenAgeSeconds: number | null;
+  /** Avatar uploads need PUBLIC_BASE_URL (WeChat fetches the image to check it). */
+  avatars: 'ok' | 'not_configured';
 }
 
 export default class HealthService extends Service {
@@ -20,6 +22,7 @@ export default class HealthService extends Service {
       mongo: mongoUp ? 'up' : 'down',
       wxToken: info ? 'mounted' : 'missing',
       wxTokenAgeSeconds: info ? Math.floor((Date.now() - info.updateTime.getTime()) / 1000) : null,
+      avatars: this.config.avatar.publicBaseUrl ? 'ok' : 'not_configured',
     };
   }
 

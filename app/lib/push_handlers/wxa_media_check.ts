@@ -4,8 +4,9 @@ import type { PushMessage } from './index';
 const SUGGESTS = new Set([ 'pass', 'review', 'risky' ]);
 
 /**
- * media_check_async's verdict: records it on the check (wx_media_checks, by trace_id).
- * `review` is logged for a person to look at.
+ * media_check_async's verdict: records it on the check (wx_media_checks, by trace_id) and
+ * acts on its subject: a `risky` avatar is deleted (no longer served) and leaves the user's
+ * profile; `pass`/`review` are noted on the file. `review` and `risky` are logged.
  */
 export default async function wxaMediaCheck(ctx: Context, message: PushMessage): Promise<void> {
   const traceId = String(message.trace_id ?? '');
@@ -21,5 +22,11 @@ export default async function wxaMediaCheck(ctx: Context, message: PushMessage):
     },
     { new: true, upsert: true },
   ).lean();
+  // What the check was about decides what the verdict does.
+  const subject = (check?.subject ?? {}) as { kind?: string; uid?: string; fileId?: string };
+  if (subject.kind === 'avatar' && subject.uid && subject.fileId) {
+    if (suggest === 'risky') await ctx.service.wxminiprogram.user.rejectAvatar(subject.uid, subject.fileId);
+    else await ctx.service.account.avatar.markChecked(subject.fileId, suggest as 'pass' | 'review');
+  }
   if (suggest !== 'pass') ctx.logger.warn('[push] media check %s: %s (label %s) for %j', traceId, suggest, result.label, check?.subject);
 }

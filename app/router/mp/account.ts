@@ -20,4 +20,10 @@ export default (app: Application) => {
   router.get('session', '/api/v1/mp/account/session', jwt, user.session);
   // 微信运动步数 (the seed's getRun had no route)
   router.post('wxmpRun', '/api/v1/mp/account/user/run', jwt, perUser, body({ operationId: 'wxmpRun' }), user.run);
+  // 头像昵称填写: nickname and profile fields, the avatar upload, and the avatars themselves
+  router.post('wxmpProfile', '/api/v1/mp/account/user/profile', jwt, perUser, body({ operationId: 'wxmpProfile' }), user.updateProfile);
+  router.post('wxmpAvatar', '/api/v1/mp/account/user/avatar', jwt, perUser, user.avatar);
+  router.get('getAvatar', '/api/v1/mp/account/avatar/:id', controller.mp.account.avatar.show);
+  // 注销账号
+  router.delete('deleteUser', '/api/v1/mp/account/user', jwt, user.destroy);
 };

@@ -1,8 +1,10 @@
+import type { Readable } from 'node:stream';
 import { Types } from 'mongoose';
 import WxmpIndexService from './index';
 import WXBizDataCrypt from '../../lib/WXBizDataCrypt';
 import { isDuplicateKey, retryOnDuplicateKey } from '../../lib/db';
-import { BadRequestError, ConflictError, UnauthorizedError, WeChatError } from '../../lib/errors';
+import { ApiError, BadRequestError, ConflictError, UnauthorizedError, WeChatError } from '../../lib/errors';
+import { AVATAR_PATH } from '../account/avatar';
 import type { IBasicUser } from '../../model/basics/user/user';
 import type { IMerchantRef, IUser, IWxUserInfo } from '../../model/account/user';
 import type { SessionClaims } from '../account/jwt';
@@ -40,6 +42,16 @@ export type ProfileUserInfo = Omit<IWxUserInfo, 'language'> & {
   telphone: string | null;
   _merchant: IMerchantRef | null;
 };
+
+/** What POST /user/profile may set (the schema checked types and lengths). */
+export interface ProfileInput {
+  nickName?: string;
+  gender?: number;
+  city?: string;
+  province?: string;
+  country?: string;
+  language?: string;
+}
 
 export interface SessionAnswer<U> {
   token: string;
@@ -281,6 +293,85 @@ export default class WxmpUserService extends WxmpIndexService {
         country: info.country,
       },
     };
+  }
+
+  /**
+   * Today's profile flow (`<input type="nickname">` + the other fields): the nickname is
+   * checked with WeChat's msg_sec_check; `risky` is a 422 and nothing is stored, `review` is
+   * stored and logged. The user becomes isWXAuth. Answers like `profile`.
+   */
+  async updateProfile(uid: string, input: ProfileInput): Promise<ProfileAnswer> {
+    const user = await this.requireUser(uid);
+    const $set: Record<string, unknown> = { isWXAuth: true };
+    if (input.nickName !== undefined) {
+      const nickName = input.nickName.trim();
+      if (!nickName) throw new BadRequestError('nickName must not be blank');
+      const verdict = await this.service.wxminiprogram.security.msgSecCheck({ openid: user.openId, scene: 1, content: nickName, nickname: nickName });
+      if (verdict.suggest === 'risky') {
+        throw new ApiError(422, 'CONTENT_RISKY', `WeChat's content check refused this nickname (label ${verdict.label}); choose another`);
+      }
+      if (verdict.suggest === 'review') this.ctx.logger.warn('[profile] nickname of %s needs review (label %d, trace_id %s)', uid, verdict.label, verdict.trace_id);
+      $set['wxUserInfo.nickName'] = nickName;
+    }
+    for (const field of [ 'gender', 'city', 'province', 'country', 'language' ] as const) {
+      if (input[field] !== undefined) $set[`wxUserInfo.${field}`] = input[field];
+    }
+    const updated = await this.userMODEL.updateOne({ _id: user._id }, { $set });
+    if (!updated.matchedCount) throw userGone();
+    const { isWXAuth, userInfo } = await this.profile(uid);
+    return { isWXAuth, userInfo };
+  }
+
+  /**
+   * Stores an uploaded avatar, starts WeChat's media check on its public URL and makes it the
+   * user's avatarUrl; the previous upload is deleted. If the check cannot be started the new
+   * image is deleted again and nothing changes.
+   */
+  async setAvatar(uid: string, upload: Readable): Promise<{ avatarUrl: string }> {
+    if (!this.config.avatar.publicBaseUrl) {
+      throw new ApiError(503, 'NOT_CONFIGURED', 'Avatar uploads need PUBLIC_BASE_URL (WeChat must be able to fetch the image)');
+    }
+    const user = await this.requireUser(uid);
+    const avatars = this.service.account.avatar;
+    const stored = await avatars.store(uid, upload);
+    try {
+      await this.service.wxminiprogram.security.mediaCheckAsync({
+        openid: user.openId, scene: 1, mediaUrl: stored.url, mediaType: 2, subject: { kind: 'avatar', uid, fileId: stored.id },
+      });
+      const updated = await this.userMODEL.updateOne({ _id: user._id }, { $set: { 'wxUserInfo.avatarUrl': stored.url, isWXAuth: true } });
+      if (!updated.matchedCount) throw userGone();
+    } catch (err) {
+      await avatars.remove(stored.id);
+      throw err;
+    }
+    await avatars.removeFor(uid, stored.id);
+    return { avatarUrl: stored.url };
+  }
+
+  /** The media check found the avatar risky: it is deleted and leaves the user's profile. */
+  async rejectAvatar(uid: string, fileId: string): Promise<void> {
+    await this.service.account.avatar.remove(fileId);
+    if (!Types.ObjectId.isValid(uid)) return;
+    await this.userMODEL.updateOne(
+      { _id: new Types.ObjectId(uid), 'wxUserInfo.avatarUrl': `${this.config.avatar.publicBaseUrl}${AVATAR_PATH}${fileId}` },
+      { $unset: { 'wxUserInfo.avatarUrl': 1 } },
+    );
+  }
+
+  /**
+   * Deletes the account: the user (which frees the phone number), their avatars, media
+   * checks, pushed events and rate-limit counters, and their WeChat link on the platform user
+   * of their phone (which other apps may still use). Their tokens then get USER_NOT_FOUND.
+   */
+  async deleteAccount(uid: string): Promise<void> {
+    const user = await this.requireUser(uid);
+    const { models } = this.ctx;
+    if (user.telphone) await this.releaseBasicUser(user.openId, user.telphone);
+    await this.service.account.avatar.removeFor(uid);
+    await models.MediaCheck.deleteMany({ openid: user.openId });
+    await models.PushEvent.deleteMany({ fromUser: user.openId });
+    await models.RateLimit.deleteMany({ key: `user:${uid}` });
+    await this.userMODEL.deleteOne({ _id: user._id });
   }
 
   /** Re-reads the user and signs a fresh token (GET /refreshToken). */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import mm from 'egg-mock';
 import { app } from 'egg-mock/bootstrap';
 import { restartSandboxMongo, sandboxMongo, stopSandboxMongo } from '../../../sandbox/boot';
 
@@ -7,6 +8,13 @@ describe('test/app/controller/health.test.ts', () => {
     const res = await app.httpRequest().get('/health').expect(200);
     assert.equal(res.body.status, 'ok');
     assert.equal(res.body.mongo, 'up');
+  });
+
+  it('says whether avatar uploads are configured (PUBLIC_BASE_URL)', async () => {
+    mm(app.config.avatar, 'publicBaseUrl', '');
+    assert.equal((await app.httpRequest().get('/health').expect(200)).body.avatars, 'not_configured');
+    mm(app.config.avatar, 'publicBaseUrl', 'https://api.example.com');
+    assert.equal((await app.httpRequest().get('/health').expect(200)).body.avatars, 'ok');
   });
 
   it('answers 503 fast while the database is down, then 200 once it is back', async function() {

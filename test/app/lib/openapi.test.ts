@@ -63,12 +63,13 @@ describe('test/app/lib/openapi.test.ts', () => {
     const names = (app.router as unknown as { stack: { name?: string; path: string; methods: string[] }[] }).stack;
     for (const [ path, ops ] of Object.entries(openapiDocument.paths) as [string, Record<string, Operation>][]) {
       for (const [ method, op ] of Object.entries(ops)) {
-        const route = names.find(l => l.path === path && l.methods.includes(method.toUpperCase()));
+        const route = names.find(l => l.path === path.replace(/\{(\w+)\}/g, ':$1') && l.methods.includes(method.toUpperCase()));
         assert.equal(op.operationId, route?.name, `${method} ${path}: operationId is the route name`);
         assert.ok(op.security !== undefined || openapiDocument.security, `${op.operationId} says who may call it`);
         for (const [ type, media ] of Object.entries(op.requestBody?.content ?? {})) assert.ok(media.example, `${op.operationId} has a ${type} request example`);
         for (const [ status, response ] of Object.entries(op.responses)) {
           const media = Object.values(response.content ?? {});
+          if (status === '204' || status === '304') continue; // no body to show
           assert.ok(media.length && media.every(m => m.example !== undefined), `${op.operationId} ${status} has an example`);
         }
       }

@@ -1,5 +1,6 @@
 import BaseController from '../../../lib/base_controller';
-import type { BindPhoneBody, LoginBody, RunBody } from '../../../lib/openapi';
+import { ApiError } from '../../../lib/errors';
+import type { BindPhoneBody, LoginBody, ProfileBody, RunBody } from '../../../lib/openapi';
 
 /** The mini-program account API (the seed's UserController). */
 export default class UserController extends BaseController {
@@ -33,6 +34,35 @@ export default class UserController extends BaseController {
   async show(): Promise<void> {
     const { isWXAuth, userInfo } = await this.SERVICE.profile(this.uid);
     this.ctx.body = { isWXAuth, userInfo };
+  }
+
+  /** POST /api/v1/mp/account/user/profile: nickname (content-checked) and the other profile fields. */
+  async updateProfile(): Promise<void> {
+    this.ctx.body = await this.SERVICE.updateProfile(this.uid, this.ctx.request.body as ProfileBody);
+  }
+
+  /** POST /api/v1/mp/account/user/avatar: multipart, the image in field `avatar` (wx.uploadFile({ name: 'avatar' })). */
+  async avatar(): Promise<void> {
+    const { ctx } = this;
+    if (!ctx.is('multipart')) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the image as multipart/form-data in the field "avatar"');
+    try {
+      const file = await ctx.getFileStream();
+      if (file.fieldname !== 'avatar') {
+        file.resume();
+        throw new ApiError(400, 'INVALID_PARAM', 'The image must be sent in the field "avatar"');
+      }
+      ctx.body = await this.SERVICE.setAvatar(this.uid, file);
+    } catch (err) {
+      // Do not read the rest of an oversized upload: answer, then close the connection.
+      if ((err as { status?: number }).status === 413) ctx.set('Connection', 'close');
+      throw err;
+    }
+  }
+
+  /** DELETE /api/v1/mp/account/user: deletes the caller's account; 204. */
+  async destroy(): Promise<void> {
+    await this.SERVICE.deleteAccount(this.uid);
+    this.ctx.status = 204;
   }
 
   /** GET /api/v1/mp/account/refreshToken: a fresh token from the current user record. */

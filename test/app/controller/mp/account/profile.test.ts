@@ -1,0 +1,247 @@
+import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
+import mm from 'egg-mock';
+import { app } from 'egg-mock/bootstrap';
+import sharp from 'sharp';
+import { listen, MiniProgram } from '../../../../helpers/client';
+import { until, wechat } from '../../../../helpers/sandbox';
+
+const PROFILE = '/api/v1/mp/account/user/profile';
+const AVATAR = '/api/v1/mp/account/user/avatar';
+const INFO = '/api/v1/mp/account/user/info';
+
+/** A JPEG as a phone camera makes it: large, with EXIF (a GPS position included). */
+function cameraJpeg(width = 1200, height = 900): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: { r: 200, g: 120, b: 40 } } })
+    .withExifMerge({ IFD0: { Make: 'PhoneCam', Model: 'X1' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '22/1 32/1 0/1' } })
+    .jpeg().toBuffer();
+}
+
+/** A valid PNG header claiming width×height, with a tiny body: a decompression bomb's shape. */
+function pngClaiming(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([ Buffer.from(type, 'latin1'), data ]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(body));
+    return Buffer.concat([ len, body, crc ]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  return Buffer.concat([
+    Buffer.from([ 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a ]),
+    chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, account deletion)', () => {
+  let server: { url: string; close: () => Promise<void> };
+  const ctx = () => app.mockContext();
+  const db = () => ctx().models.Account.User.db;
+  const bucketFiles = () => db().collection('avatars.files');
+  const bucketChunks = () => db().collection('avatars.chunks');
+
+  before(async () => {
+    server = await listen(app);
+  });
+  after(() => server.close());
+  beforeEach(() => {
+    mm(app.config.avatar, 'publicBaseUrl', server.url);
+    wechat().setPushTarget(app.config.wxmp.appid, { url: `${server.url}/api/v1/mp/wechat/push`, token: app.config.wxmp.push.token, aesKey: app.config.wxmp.push.aesKey, format: 'json' });
+  });
+  afterEach(async () => {
+    await wechat().security.settled();
+    const c = ctx();
+    for (const model of [ c.models.Account.User, c.models.Basics.User.User, c.models.MediaCheck, c.models.PushEvent, c.models.RateLimit ]) await (model as { deleteMany(f: object): Promise<unknown> }).deleteMany({});
+    await bucketFiles().deleteMany({});
+    await bucketChunks().deleteMany({});
+    wechat().setPushTarget(app.config.wxmp.appid, undefined);
+    wechat().security.mediaVerdicts.length = 0;
+  });
+
+  const post = (path: string, token: string, body: object) => app.httpRequest().post(path).set('authorization', `Bearer ${token}`).send(body);
+  const upload = (token: string, bytes: Buffer, name = 'tmp_avatar.jpg', field = 'avatar') => app.httpRequest().post(AVATAR).set('authorization', `Bearer ${token}`).attach(field, bytes, name);
+
+  describe('POST /user/profile', () => {
+    it('stores a checked nickname (trimmed) and the fields, makes the user isWXAuth, answers like info', async () => {
+      const mp = new MiniProgram(app);
+      const { token } = await mp.login();
+      wechat().resetCounts();
+      const res = await post(PROFILE, token, { nickName: '  小明  ', gender: 1, city: 'Shenzhen' }).expect(200);
+      assert.equal(res.body.isWXAuth, true);
+      assert.equal(res.body.userInfo.nickName, '小明');
+      assert.equal(res.body.userInfo.city, 'Shenzhen');
+      assert.equal(wechat().count('/wxa/msg_sec_check'), 1);
+      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`).expect(200);
+      assert.deepEqual(info.body, res.body);
+    });
+
+    it('a risky nickname is 422 CONTENT_RISKY with the label, nothing stored; review is stored', async () => {
+      const mp = new MiniProgram(app);
+      const { token } = await mp.login();
+      await post(PROFILE, token, { nickName: 'first' }).expect(200);
+      const risky = await post(PROFILE, token, { nickName: '我有违禁词', city: 'Nowhere' }).expect(422);
+      assert.equal(risky.body.code, 'CONTENT_RISKY');
+      assert.match(risky.body.message, /label \d+/);
+      const stored = await ctx().models.Account.User.findOne({ openId: mp.openid }).lean();
+      assert.equal(stored?.wxUserInfo?.nickName, 'first');
+      assert.equal(stored?.wxUserInfo?.city, undefined, 'nothing of the refused request stored');
+      app.mockLog();
+      await post(PROFILE, token, { nickName: 'has review-word' }).expect(200);
+      app.expectLog(/nickname of \w+ needs review/);
+    });
+
+    it('refuses blank, too long, control characters and a bad gender; 401 without a token', async () => {
+      const { token } = await new MiniProgram(app).login();
+      for (const body of [ { nickName: '   ' }, { nickName: 'x'.repeat(33) }, { nickName: 'a\u0007b' }, { gender: 5 }, { nickName: 42 }, { city: { $ne: 1 } } ]) {
+        const res = await post(PROFILE, token, body).expect(400);
+        assert.equal(res.body.code, 'INVALID_PARAM', JSON.stringify(body));
+      }
+      await app.httpRequest().post(PROFILE).send({ nickName: 'x' }).expect(401);
+    });
+  });
+
+  describe('POST /user/avatar', () => {
+    it('re-encodes to at most 640×640 without EXIF, stores it, serves it with a strong ETag, immutable caching, nosniff and 304', async () => {
+      const mp = new MiniProgram(app);
+      const { token } = await mp.login();
+      const original = await cameraJpeg();
+      assert.ok((await sharp(original).metadata()).exif, 'the upload carries EXIF');
+      const res = await upload(token, original).expect(200);
+      const avatarUrl: string = res.body.avatarUrl;
+      assert.ok(avatarUrl.startsWith(`${server.url}/api/v1/mp/account/avatar/`));
+      const path = new URL(avatarUrl).pathname;
+      const served = await app.httpRequest().get(path).buffer(true).parse((r, cb) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => cb(null, Buffer.concat(chunks)));
+      }).expect(200);
+      assert.equal(served.headers['content-type'], 'image/jpeg');
+      assert.equal(served.headers['cache-control'], 'public, max-age=31536000, immutable');
+      assert.equal(served.headers['x-content-type-options'], 'nosniff');
+      assert.match(served.headers.etag, /^"[0-9a-f]{64}"$/);
+      const meta = await sharp(served.body as Buffer).metadata();
+      assert.equal(meta.exif, undefined, 'no EXIF (GPS) in what is served');
+      assert.ok(meta.width && meta.height && Math.max(meta.width, meta.height) <= 640, `${meta.width}×${meta.height}`);
+      assert.equal(meta.width, 640);
+      await app.httpRequest().get(path).set('if-none-match', served.headers.etag).expect(304);
+      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`).expect(200);
+      assert.equal(info.body.userInfo.avatarUrl, avatarUrl);
+      assert.equal(info.body.isWXAuth, true);
+      // The media check was started on that public URL.
+      const check = await ctx().models.MediaCheck.findOne({ openid: mp.openid }).lean();
+      assert.equal(check?.mediaUrl, avatarUrl);
+    });
+
+    it('a new upload replaces (deletes) the previous one; PNG and WebP are accepted', async () => {
+      const { token } = await new MiniProgram(app).login();
+      const first = await upload(token, await cameraJpeg(300, 300)).expect(200);
+      const png = await sharp({ create: { width: 100, height: 80, channels: 4, background: '#00ff0080' } }).png().toBuffer();
+      const second = await upload(token, png, 'x.bin').expect(200);
+      await app.httpRequest().get(new URL(first.body.avatarUrl).pathname).expect(404);
+      assert.equal((await app.httpRequest().get(new URL(second.body.avatarUrl).pathname).expect(200)).headers['content-type'], 'image/png');
+      const webp = await sharp({ create: { width: 50, height: 50, channels: 3, background: 'blue' } }).webp().toBuffer();
+      await upload(token, webp, 'named.jpg').expect(200);
+      assert.equal(await bucketFiles().countDocuments(), 1);
+    });
+
+    for (const [ label, make, status, code ] of [
+      [ 'a text file named .jpg', async () => Buffer.from('not an image at all'), 400, 'INVALID_IMAGE' ],
+      [ 'a 3 MiB file', async () => Buffer.concat([ Buffer.from([ 0xff, 0xd8, 0xff ]), Buffer.alloc(3 * 1024 * 1024) ]), 413, 'PAYLOAD_TOO_LARGE' ],
+      [ 'a PNG claiming 40000×40000', async () => pngClaiming(40000, 40000), 400, 'INVALID_IMAGE' ],
+      [ 'a truncated JPEG', async () => (await cameraJpeg(200, 200)).subarray(0, 300), 400, 'INVALID_IMAGE' ],
+    ] as const) {
+      it(`refuses ${label}: ${status} ${code}, nothing stored`, async () => {
+        const { token } = await new MiniProgram(app).login();
+        const res = await upload(token, await make());
+        assert.equal(res.status, status, res.text);
+        assert.equal(res.body.code, code);
+        if (status === 413) assert.equal(res.body.message, 'The image is larger than 2048 KiB');
+        assert.equal(await bucketFiles().countDocuments(), 0);
+      });
+    }
+
+    it('the image in another field, or not multipart: 400 / 415', async () => {
+      const { token } = await new MiniProgram(app).login();
+      assert.equal((await upload(token, await cameraJpeg(50, 50), 'a.jpg', 'file').expect(400)).body.code, 'INVALID_PARAM');
+      assert.equal((await post(AVATAR, token, { avatar: 'x' }).expect(415)).body.code, 'UNSUPPORTED_MEDIA_TYPE');
+    });
+
+    it('without PUBLIC_BASE_URL: 503 NOT_CONFIGURED', async () => {
+      mm(app.config.avatar, 'publicBaseUrl', '');
+      const { token } = await new MiniProgram(app).login();
+      assert.equal((await upload(token, await cameraJpeg(50, 50)).expect(503)).body.code, 'NOT_CONFIGURED');
+    });
+
+    it('a risky verdict pushed back by WeChat: the image is no longer served and leaves the profile', async () => {
+      const { token } = await new MiniProgram(app).login();
+      wechat().security.mediaVerdicts.push({ suggest: 'risky', label: 20002 });
+      const res = await upload(token, await cameraJpeg(100, 100)).expect(200);
+      await wechat().security.settled();
+      const path = new URL(res.body.avatarUrl).pathname;
+      await until(async () => (await app.httpRequest().get(path)).status === 404, 3000, 'the image to be withdrawn');
+      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`).expect(200);
+      assert.equal(info.body.userInfo.avatarUrl, undefined);
+      await upload(token, await cameraJpeg(100, 100)).expect(200); // may upload another
+    });
+
+    it('20 concurrent uploads all succeed, one stored avatar each', async function() {
+      this.timeout(30_000);
+      const users: string[] = [];
+      for (let i = 0; i < 20; i++) users.push((await new MiniProgram(app).login()).token);
+      const image = await cameraJpeg(800, 800);
+      const statuses = await Promise.all(users.map(async token => {
+        const form = new FormData();
+        form.append('avatar', new Blob([ new Uint8Array(image) ]), 'tmp.jpg');
+        return (await fetch(`${server.url}${AVATAR}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form })).status;
+      }));
+      assert.deepEqual(statuses, Array(20).fill(200));
+      assert.equal(await bucketFiles().countDocuments(), 20);
+    });
+  });
+
+  describe('DELETE /user', () => {
+    it('deletes the user and everything of theirs, frees the phone, keeps the platform user without their link', async () => {
+      const mp = new MiniProgram(app);
+      const { token, userInfo } = await mp.login(true);
+      await post('/api/v1/mp/account/user/bindPhone', token, { code: wechat().issuePhoneCode(mp.appid, '13866660000') }).expect(200);
+      await upload(token, await cameraJpeg(100, 100)).expect(200);
+      await wechat().security.settled();
+      await until(async () => (await ctx().models.PushEvent.countDocuments({ fromUser: mp.openid })) === 1, 3000, 'the verdict');
+      await app.httpRequest().delete('/api/v1/mp/account/user').set('authorization', `Bearer ${token}`).expect(204);
+
+      // Every collection and bucket, checked for anything of this user.
+      const c = ctx();
+      assert.equal(await c.models.Account.User.countDocuments({ $or: [ { openId: mp.openid }, { _id: userInfo.uid } ] }), 0, 'users');
+      assert.equal(await c.models.MediaCheck.countDocuments({ openid: mp.openid }), 0, 'wx_media_checks');
+      assert.equal(await c.models.PushEvent.countDocuments({ fromUser: mp.openid }), 0, 'wx_push_events');
+      assert.equal(await c.models.RateLimit.countDocuments({ key: `user:${userInfo.uid}` }), 0, 'rate_limits');
+      assert.equal(await bucketFiles().countDocuments({ 'metadata.uid': userInfo.uid }), 0, 'avatars.files');
+      assert.equal(await bucketChunks().countDocuments(), 0, 'avatars.chunks');
+      const basic = await c.models.Basics.User.User.findOne({ phone: '13866660000' }).lean();
+      assert.ok(basic, 'the platform user stays (other apps may use it)');
+      assert.equal(basic.wx_openId, undefined);
+      assert.equal(basic.wx_unionid, undefined);
+      assert.equal(basic.wx_UserInfo, undefined);
+      const names = (await db().db?.listCollections().toArray() ?? []).map((x: { name: string }) => x.name);
+      assert.ok(names.length >= 8, `collections: ${names}`);
+      for (const name of names) {
+        const hits = await db().collection(name).countDocuments({ $or: [ { openId: mp.openid }, { openid: mp.openid }, { fromUser: mp.openid }, { wx_openId: mp.openid } ] });
+        assert.equal(hits, 0, `${name} holds nothing of the user`);
+      }
+
+      assert.equal((await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`).expect(401)).body.code, 'USER_NOT_FOUND');
+      const other = new MiniProgram(app);
+      const { token: otherToken } = await other.login();
+      await post('/api/v1/mp/account/user/bindPhone', otherToken, { code: wechat().issuePhoneCode(mp.appid, '13866660000') }).expect(200);
+      const again = await mp.login();
+      assert.notEqual(again.userInfo.uid, userInfo.uid, 'a fresh user');
+      assert.equal(again.isWXAuth, false);
+      assert.equal(again.userInfo.telphone, null);
+    });
+  });
+});
