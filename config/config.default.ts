@@ -64,7 +64,7 @@ export interface HealthConfig {
 export interface RateLimitConfig {
   /** Logins per client address per minute (`RATE_LIMIT_LOGIN_PER_MINUTE`); 0 turns it off. */
   loginPerMinute: number;
-  /** Writes per user per minute: bindPhone, run (`RATE_LIMIT_USER_PER_MINUTE`); 0 turns it off. */
+  /** Writes per user per minute: bindPhone, run, profile, avatar (`RATE_LIMIT_USER_PER_MINUTE`); 0 turns it off. */
   userPerMinute: number;
 }
 

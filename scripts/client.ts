@@ -3,16 +3,19 @@
  *
  * Plays a mini-program against a running server: gets codes and ciphertexts from the
  * sandbox WeChat double (as wx.login / getUserProfile / getPhoneNumber / getWeRunData would),
- * then walks login → bindPhone (both forms) → info → refreshToken → run, printing each
+ * then walks login → bindPhone (both forms) → info → refreshToken → run → nickname → avatar
+ * → delete account, printing each
  * request and a one-line result. Exits non-zero on the first failure.
  */
 import crypto from 'node:crypto';
 import { parseArgs } from 'node:util';
+import sharp from 'sharp';
 
 const USAGE = `usage: npm run client -- [options]
 
 Plays a mini-program against a running server (start one with \`npm run dev\` first):
-login → login with profile → bindPhone (code) → bindPhone (encrypted) → info → refreshToken → run.
+login → login with profile → bindPhone (code) → bindPhone (encrypted) → info → refreshToken → run
+→ nickname → avatar → delete account.
 
   --base-url URL     the server (default http://127.0.0.1:7001)
   --wechat-url URL   the sandbox WeChat double (default http://127.0.0.1:37018)
@@ -133,6 +136,27 @@ async function main(): Promise<void> {
     expect(Array.isArray(list) && list.length === 2 && list[1].step === 10001, 'run should return the steps');
     return `${list.length} days, last ${list[1].step} steps`;
   });
+  // Today's profile flow: <input type="nickname"> and <button open-type="chooseAvatar">.
+  await step('nickname', 'POST', '/api/v1/mp/account/user/profile', { nickName: '新昵称', gender: 1, city: 'Hangzhou' }, token, b => {
+    expect((b.userInfo as Json).nickName === '新昵称', 'profile should store the nickname');
+    return `nickName ${(b.userInfo as Json).nickName}`;
+  });
+  process.stdout.write('→ POST /api/v1/mp/account/user/avatar (multipart, field "avatar")\n');
+  const form = new FormData();
+  const image = await sharp({ create: { width: 256, height: 256, channels: 3, background: { r: 20, g: 160, b: 90 } } }).png().toBuffer();
+  form.append('avatar', new Blob([ new Uint8Array(image) ], { type: 'image/png' }), 'tmp_chosen_avatar.png');
+  const uploaded = await fetch(`${baseUrl}/api/v1/mp/account/user/avatar`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+  const avatar = await uploaded.json() as Json;
+  if (uploaded.status !== 200) throw new StepFailed(`avatar: HTTP ${uploaded.status} ${JSON.stringify(avatar)}`);
+  const served = await fetch(String(avatar.avatarUrl));
+  expect(served.status === 200 && served.headers.get('content-type') === 'image/png', 'the avatar should be served at avatarUrl');
+  process.stdout.write(`  ✔ avatar: ${avatar.avatarUrl}\n`);
+  process.stdout.write('→ DELETE /api/v1/mp/account/user\n');
+  const deleted = await fetch(`${baseUrl}/api/v1/mp/account/user`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+  expect(deleted.status === 204, `delete should answer 204, got ${deleted.status}`);
+  const gone = await call('GET', `${baseUrl}/api/v1/mp/account/user/info`, undefined, token);
+  expect(gone.status === 401 && gone.body.code === 'USER_NOT_FOUND', 'a deleted user\'s token should be refused');
+  process.stdout.write('  ✔ delete account: 204, the token now gets USER_NOT_FOUND\n');
   process.stdout.write('client: all steps passed\n');
 }
 

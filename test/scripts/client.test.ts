@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import mm from 'egg-mock';
 import { app } from 'egg-mock/bootstrap';
 import { listen } from '../helpers/client';
 import { childEnv, ROOT } from '../helpers/process';
@@ -36,13 +37,15 @@ describe('test/scripts/client.test.ts (npm run client)', function() {
   });
 
   it('walks every step against a running app, twice (each run binds fresh numbers)', async () => {
+    await wechat().security.settled();
     const server = await listen(app);
+    mm(app.config.avatar, 'publicBaseUrl', server.url);
     try {
       for (let i = 0; i < 2; i++) {
         const res = await client('--base-url', server.url, '--wechat-url', wechat().url as string, '--appid', app.config.wxmp.appid);
         assert.equal(res.code, 0, res.stderr);
         assert.match(res.stdout, /client: all steps passed/);
-        assert.equal((res.stdout.match(/ ✔ /g) ?? []).length, 7);
+        assert.equal((res.stdout.match(/ ✔ /g) ?? []).length, 10);
       }
     } finally {
       await server.close();
