@@ -161,6 +161,7 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
         assert.equal(res.status, status, res.text);
         assert.equal(res.body.code, code);
         if (status === 413) assert.equal(res.body.message, 'The image is larger than 2048 KiB');
+        if (label.includes('40000')) assert.match(res.body.message, /40000×40000; at most 25 megapixels/, 'refused from the header, before decoding');
         assert.equal(await bucketFiles().countDocuments(), 0);
       });
     }
