@@ -1,6 +1,7 @@
 import type { Application } from 'egg';
 import docsRoutes from './router/docs';
 import healthRoutes from './router/health';
+import internalRoutes from './router/internal';
 import mpAccountRoutes from './router/mp/account';
 import mpWechatRoutes from './router/mp/wechat';
 
@@ -10,4 +11,5 @@ export default (app: Application) => {
   docsRoutes(app);
   mpAccountRoutes(app);
   mpWechatRoutes(app);
+  internalRoutes(app);
 };

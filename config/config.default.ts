@@ -1,6 +1,6 @@
 import type { EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
 import type { HttpServerConfig } from '../app/lib/http_server';
-import { env, envInt } from './env';
+import { env, envInt, parseInternalKeys } from './env';
 import { mongoClientConfig } from './mongo_uri';
 
 export type TokenMode = 'classic' | 'stable';
@@ -94,6 +94,12 @@ export interface AvatarConfig {
   concurrentDecodes: number;
 }
 
+/** The internal API (the central access_token service, metrics) and who may call it. */
+export interface InternalConfig {
+  /** `INTERNAL_API_KEYS`: callers by name; none = the internal routes answer 404. Never logged. */
+  keys: { name: string; key: string }[];
+}
+
 /** This app's own config sections, next to the framework's and plugins'. */
 export interface BizConfig {
   wxmp: WxmpConfig;
@@ -103,11 +109,14 @@ export interface BizConfig {
   overload: OverloadConfig;
   httpServer: HttpServerConfig;
   avatar: AvatarConfig;
+  internal: InternalConfig;
   sandbox: SandboxConfig | null;
 }
 
 /** Session tokens (the seed's JWTs). */
 export interface SessionConfig {
+  /** Earlier JWT secrets that still verify (`JWT_PREVIOUS_SECRETS`, comma-separated): rotation without logging anyone out. */
+  previousSecrets: string[];
   /**
    * Lifetime of an issued token in seconds (`JWT_EXPIRES_IN`). Verification also refuses a
    * token whose `exp` lies further ahead than this: no token may outlive what we could issue.
@@ -160,7 +169,10 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
     },
   };
 
-  const session: SessionConfig = { tokenTtlSeconds: parseTokenTtl(env('JWT_EXPIRES_IN') ?? '7d') };
+  const session: SessionConfig = {
+    tokenTtlSeconds: parseTokenTtl(env('JWT_EXPIRES_IN') ?? '7d'),
+    previousSecrets: (env('JWT_PREVIOUS_SECRETS') ?? '').split(',').map(x => x.trim()).filter(Boolean),
+  };
   config.jwt = {
     secret: env('JWT_SECRET') ?? '',
     enable: false,
@@ -214,5 +226,9 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
   // fileSize a little above maxBytes: the avatar service's own count answers first, in its words.
   config.multipart = { mode: 'stream', fileSize: avatar.maxBytes + 1024, files: 1, fields: 10, whitelist: () => true };
 
-  return { ...config, wxmp, health, session, rateLimit, overload, httpServer, avatar, sandbox };
+  const internal: InternalConfig = { keys: parseInternalKeys(env('INTERNAL_API_KEYS')).keys };
+  // The dumped config (run/*_config.json) must not carry the keys or old JWT secrets.
+  config.dump = { ignore: new Set([ 'pass', 'pwd', 'passd', 'passwd', 'password', 'keys', 'masterKey', 'accessKey', /secret/i, 'key', 'previousSecrets' ]) };
+
+  return { ...config, wxmp, health, session, rateLimit, overload, httpServer, avatar, internal, sandbox };
 };

@@ -25,11 +25,32 @@ export type EnvName =
   | 'WXMP_PUSH_TOKEN'
   | 'WXMP_PUSH_AES_KEY'
   | 'PUBLIC_BASE_URL'
-  | 'AVATAR_MAX_BYTES';
+  | 'AVATAR_MAX_BYTES'
+  | 'INTERNAL_API_KEYS'
+  | 'JWT_PREVIOUS_SECRETS';
 
 /** The variables `prod` refuses to start without. */
 export const REQUIRED_IN_PROD: readonly EnvName[] = [ 'MONGODB_URI', 'WXMP_APPID', 'WXMP_SECRET', 'JWT_SECRET' ];
 export const MIN_JWT_SECRET_LENGTH = 32;
+export const MIN_INTERNAL_KEY_LENGTH = 32;
+
+/** `INTERNAL_API_KEYS="name:key,name2:key2"`: the callers of the internal API, by name. */
+export function parseInternalKeys(raw: string | undefined): { keys: { name: string; key: string }[]; problems: string[] } {
+  const keys: { name: string; key: string }[] = [];
+  const problems: string[] = [];
+  for (const entry of (raw ?? '').split(',').map(e => e.trim()).filter(Boolean)) {
+    const colon = entry.indexOf(':');
+    const name = colon > 0 ? entry.slice(0, colon) : '';
+    const key = colon > 0 ? entry.slice(colon + 1) : '';
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name) || !key) {
+      problems.push('INTERNAL_API_KEYS must be name:key pairs separated by commas');
+      continue;
+    }
+    if (key.length < MIN_INTERNAL_KEY_LENGTH) problems.push(`INTERNAL_API_KEYS: the key of "${name}" must be at least ${MIN_INTERNAL_KEY_LENGTH} characters (got ${key.length})`);
+    keys.push({ name, key });
+  }
+  return { keys, problems };
+}
 
 /** A set, non-blank variable, or undefined. */
 export function env(name: EnvName): string | undefined {
@@ -68,6 +89,9 @@ export function prodEnvProblems(): string[] {
   }
   if (pushKey !== undefined && !/^[A-Za-z0-9]{43}$/.test(pushKey)) problems.push('WXMP_PUSH_AES_KEY must be the 43-character EncodingAESKey');
   if (pushKey !== undefined && pushToken === undefined) problems.push('WXMP_PUSH_AES_KEY is set but WXMP_PUSH_TOKEN is not');
+  problems.push(...parseInternalKeys(env('INTERNAL_API_KEYS')).problems);
+  const previous = (env('JWT_PREVIOUS_SECRETS') ?? '').split(',').map(x => x.trim()).filter(Boolean);
+  if (previous.some(x => x.length < MIN_JWT_SECRET_LENGTH)) problems.push(`JWT_PREVIOUS_SECRETS: each secret must be at least ${MIN_JWT_SECRET_LENGTH} characters`);
   const base = env('PUBLIC_BASE_URL');
   if (base !== undefined && !/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(base)) problems.push('PUBLIC_BASE_URL must be an http(s) URL like https://api.example.com');
   const mode = env('WXMP_TOKEN_MODE');

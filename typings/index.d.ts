@@ -18,5 +18,7 @@ declare module 'egg' {
     tracer?: { traceId: string };
     /** Read by egg's context logger: printed in every log line of the request. */
     userId?: string;
+    /** The internal API caller's name (INTERNAL_API_KEYS), set by internalAuth. */
+    internalCaller?: string;
   }
 }

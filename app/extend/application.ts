@@ -9,12 +9,14 @@ const FLIGHTS = Symbol('Application#tokenFlights');
 const HOLDER = Symbol('Application#tokenHolderId');
 const JWT_KEY = Symbol('Application#jwtKey');
 const RATE_LIMITERS = Symbol('Application#rateLimiters');
+const PREVIOUS_KEYS = Symbol('Application#jwtPreviousKeys');
 
 interface Cache {
   [FLIGHTS]?: SingleFlight;
   [HOLDER]?: string;
   [JWT_KEY]?: { secret: string; key: KeyObject };
   [RATE_LIMITERS]?: RateLimiters;
+  [PREVIOUS_KEYS]?: { secrets: string; keys: KeyObject[] };
 }
 
 export default {
@@ -34,6 +36,15 @@ export default {
     const { secret } = (this as unknown as Application).config.jwt;
     if (self[JWT_KEY]?.secret !== secret) self[JWT_KEY] = { secret, key: crypto.createSecretKey(Buffer.from(secret, 'utf8')) };
     return self[JWT_KEY].key;
+  },
+
+  /** JWT_PREVIOUS_SECRETS as KeyObjects: tokens they signed still verify during a rotation. */
+  get jwtPreviousKeys(): KeyObject[] {
+    const self = this as Cache;
+    const secrets = (this as unknown as Application).config.session.previousSecrets;
+    const id = secrets.join('\n');
+    if (self[PREVIOUS_KEYS]?.secrets !== id) self[PREVIOUS_KEYS] = { secrets: id, keys: secrets.map(s => crypto.createSecretKey(Buffer.from(s, 'utf8'))) };
+    return self[PREVIOUS_KEYS].keys;
   },
 
   /** The MongoDB-backed rate limiters (shared by every worker and host through the database). */

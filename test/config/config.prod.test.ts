@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import prodConfig from '../../config/config.prod';
 import { prodEnvProblems, REQUIRED_IN_PROD } from '../../config/env';
 
-const VARS = [ ...REQUIRED_IN_PROD, 'WXMP_TOKEN_MODE' ] as const;
+const VARS = [ ...REQUIRED_IN_PROD, 'WXMP_TOKEN_MODE', 'INTERNAL_API_KEYS', 'JWT_PREVIOUS_SECRETS', 'WXMP_PUSH_TOKEN', 'WXMP_PUSH_AES_KEY', 'PUBLIC_BASE_URL' ] as const;
 
 describe('test/config/config.prod.test.ts', () => {
   let saved: Record<string, string | undefined>;
@@ -47,6 +47,26 @@ describe('test/config/config.prod.test.ts', () => {
     assert.match(problems[0], /JWT_SECRET must be at least 32 characters \(got 5\)/);
     assert.doesNotMatch(problems[0], /short/, 'the secret itself is never printed');
     assert.match(problems[1], /WXMP_TOKEN_MODE/);
+  });
+
+  it('refuses short internal API keys and old JWT secrets, a bad push config and PUBLIC_BASE_URL, naming the variable only', () => {
+    process.env.MONGODB_URI = 'mongodb://db.internal:27017/wxmp';
+    process.env.WXMP_APPID = 'wx0123456789';
+    process.env.WXMP_SECRET = 'secret';
+    process.env.JWT_SECRET = 'j'.repeat(40);
+    process.env.INTERNAL_API_KEYS = `orders:${'o'.repeat(40)},billing:tooshortkey`;
+    process.env.JWT_PREVIOUS_SECRETS = 'oldshort';
+    process.env.WXMP_PUSH_AES_KEY = 'abc';
+    process.env.PUBLIC_BASE_URL = 'ftp://x';
+    const problems = prodEnvProblems();
+    assert.deepEqual(problems, [
+      'WXMP_PUSH_AES_KEY must be the 43-character EncodingAESKey',
+      'WXMP_PUSH_AES_KEY is set but WXMP_PUSH_TOKEN is not',
+      'INTERNAL_API_KEYS: the key of "billing" must be at least 32 characters (got 11)',
+      'JWT_PREVIOUS_SECRETS: each secret must be at least 32 characters',
+      'PUBLIC_BASE_URL must be an http(s) URL like https://api.example.com',
+    ]);
+    assert.ok(!problems.join('\n').includes('tooshortkey') && !problems.join('\n').includes('oldshort'), 'no secret printed');
   });
 
   it('loads with a complete environment and never asks for the sandbox', () => {

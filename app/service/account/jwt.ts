@@ -41,11 +41,18 @@ export default class JwtService extends Service {
    */
   verify(token: string): VerifiedClaims {
     let payload: unknown;
-    try {
-      payload = jwt.verify(token, this.app.jwtKey, { algorithms: [ 'HS256' ] });
-    } catch (err) {
-      const expired = (err as Error).name === 'TokenExpiredError';
-      throw new UnauthorizedError(expired ? 'Token expired; log in again' : 'Invalid token; log in again', expired ? 'TOKEN_EXPIRED' : 'UNAUTHORIZED');
+    // JWT_SECRET first, then the previous secrets of a rotation (only for a bad signature).
+    const keys = [ this.app.jwtKey, ...this.app.jwtPreviousKeys ];
+    for (let i = 0; ; i++) {
+      try {
+        payload = jwt.verify(token, keys[i], { algorithms: [ 'HS256' ] });
+        break;
+      } catch (err) {
+        const badSignature = (err as Error).message === 'invalid signature';
+        if (badSignature && i + 1 < keys.length) continue;
+        const expired = (err as Error).name === 'TokenExpiredError';
+        throw new UnauthorizedError(expired ? 'Token expired; log in again' : 'Invalid token; log in again', expired ? 'TOKEN_EXPIRED' : 'UNAUTHORIZED');
+      }
     }
     if (!isClaims(payload)) throw invalid();
     const latestExp = Math.floor(Date.now() / 1000) + this.config.session.tokenTtlSeconds + CLOCK_SKEW_SECONDS;

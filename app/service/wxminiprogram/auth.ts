@@ -109,6 +109,30 @@ export default class WxmpAuthService extends WxmpIndexService {
   }
 
   /**
+   * The central token service's answer: a usable token (never one inside its last minute)
+   * and when it expires.
+   */
+  async current(type = TOKEN_TYPE_MINIPROGRAM): Promise<{ access_token: string; expiresAt: number }> {
+    const access_token = await this.getToken(type);
+    const info = this.app.wxTokenInfo;
+    return { access_token, expiresAt: info?.expiresAt ?? Date.now() };
+  }
+
+  /**
+   * Another backend reports that WeChat rejected `token` (40001/42001). Compare-and-set: if
+   * it is still the stored token it is invalidated and refreshed through the single flight
+   * and lease (concurrent reports of it cost one upstream call); if it is already stale, the
+   * current token is answered without calling WeChat.
+   */
+  async refreshReported(token: string, type = TOKEN_TYPE_MINIPROGRAM): Promise<{ access_token: string; expiresAt: number }> {
+    await this.invalidateToken(token, type);
+    const record = await this.findRecord(type);
+    const fresh = record && record.access_token !== token && this.isUsable(record) ? record : await this.MPAuth(type);
+    this.mount(fresh);
+    return { access_token: fresh.access_token, expiresAt: expiresAt(fresh) };
+  }
+
+  /**
    * Refreshes the token exactly once across workers and hosts: one in-flight refresh per
    * process, and across processes only the lease holder calls WeChat. Returns the new record.
    */

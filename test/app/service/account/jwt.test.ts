@@ -37,6 +37,18 @@ describe('test/app/service/account/jwt.test.ts', () => {
     assert.ok(ctx.service.account.jwt.verify(jwt.sign({ ...CLAIMS, iat: now + 30, exp: now + 30 + app.config.session.tokenTtlSeconds }, secret)));
   });
 
+  it('JWT_PREVIOUS_SECRETS still verify during a rotation; JWT_SECRET signs', () => {
+    const ctx = app.mockContext();
+    const old = 'the-previous-secret-0123456789abcdef';
+    const issuedBefore = jwt.sign(CLAIMS, old, { expiresIn: 3600 });
+    assert.throws(() => ctx.service.account.jwt.verify(issuedBefore), /Invalid token/);
+    mm(app.config.session, 'previousSecrets', [ old ]);
+    assert.equal(ctx.service.account.jwt.verify(issuedBefore).uid, CLAIMS.uid, 'no one is logged out');
+    const issuedNow = ctx.service.account.jwt.create(CLAIMS);
+    assert.throws(() => jwt.verify(issuedNow, old), /invalid signature/, 'new tokens are signed with JWT_SECRET');
+    assert.throws(() => ctx.service.account.jwt.verify(jwt.sign(CLAIMS, 'some-other-secret-0123456789abcdef', { expiresIn: 60 })), /Invalid token/);
+  });
+
   it('JWT_EXPIRES_IN accepts seconds and s/m/h/d/w spans, nothing else', () => {
     assert.equal(parseTokenTtl('3600'), 3600);
     assert.equal(parseTokenTtl('30m'), 1800);

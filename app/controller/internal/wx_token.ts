@@ -1,0 +1,43 @@
+import { Controller } from 'egg';
+import { BadRequestError } from '../../lib/errors';
+
+interface TokenAnswer {
+  access_token: string;
+  /** Seconds left. */
+  expires_in: number;
+  /** Epoch seconds. */
+  expires_at: number;
+}
+
+function answer(token: { access_token: string; expiresAt: number }): TokenAnswer {
+  return {
+    access_token: token.access_token,
+    expires_in: Math.max(0, Math.floor((token.expiresAt - Date.now()) / 1000)),
+    expires_at: Math.floor(token.expiresAt / 1000),
+  };
+}
+
+/**
+ * The central access_token service (中控服务器) for the team's other backends: they read the
+ * token here instead of fetching their own (which would invalidate ours), and report the
+ * one WeChat rejected so it is refreshed once, by compare-and-set.
+ */
+export default class WxTokenController extends Controller {
+  /** GET /api/v1/internal/wx/access_token */
+  async show(): Promise<void> {
+    const token = await this.service.wxminiprogram.auth.current();
+    this.ctx.logger.info('[internal] %s read the access_token', this.ctx.internalCaller);
+    this.ctx.body = answer(token);
+  }
+
+  /** POST /api/v1/internal/wx/access_token/refresh `{ access_token }` */
+  async refresh(): Promise<void> {
+    const reported = (this.ctx.request.body as { access_token?: unknown }).access_token;
+    if (typeof reported !== 'string' || !/^[A-Za-z0-9_-]{1,1024}$/.test(reported)) {
+      throw new BadRequestError('access_token must be the token WeChat rejected (a string)');
+    }
+    const token = await this.service.wxminiprogram.auth.refreshReported(reported);
+    this.ctx.logger.info('[internal] %s reported a rejected access_token (%s)', this.ctx.internalCaller, token.access_token === reported ? 'unchanged' : 'now refreshed or newer');
+    this.ctx.body = answer(token);
+  }
+}
