@@ -7,6 +7,8 @@ declare module 'egg' {
     wxToken?: string;
     /** When the mounted token was fetched and when it expires. */
     wxTokenInfo?: MountedToken;
+    /** This process's token refreshes are failing (logged once when they start, and when they recover). */
+    tokenRefreshFailing?: boolean;
     /** Requests being served by this worker (a graceful stop waits for them). */
     requestsInFlight: number;
   }

@@ -244,13 +244,17 @@ export const openapiDocument = {
       },
       Health: {
         type: 'object',
-        required: [ 'status', 'mongo', 'wxToken', 'wxTokenAgeSeconds', 'avatars' ],
+        required: [ 'status', 'mongo', 'wxToken', 'wxTokenAgeSeconds', 'wxTokenLastFailure', 'avatars' ],
         additionalProperties: false,
         properties: {
-          status: { enum: [ 'ok', 'degraded' ] },
+          status: { enum: [ 'ok', 'degraded' ], description: '`degraded` (HTTP 200) when the token is missing or cannot be refreshed' },
           mongo: { enum: [ 'up', 'down' ] },
-          wxToken: { enum: [ 'mounted', 'missing' ] },
+          wxToken: { enum: [ 'ok', 'missing', 'refresh_failing' ], description: 'From the database: every worker and host answers alike' },
           wxTokenAgeSeconds: nullable('integer'),
+          wxTokenLastFailure: {
+            oneOf: [ { type: 'null' }, { type: 'object', required: [ 'errcode', 'at' ], properties: { errcode: { type: 'integer' }, at: { type: 'string' } } } ],
+            description: 'While refreshes fail: WeChat\'s errcode (40125: wrong AppSecret; -2: no usable answer) and when',
+          },
           avatars: { enum: [ 'ok', 'not_configured' ], description: '`not_configured`: no PUBLIC_BASE_URL, avatar uploads answer 503' },
         },
       },
@@ -264,8 +268,8 @@ export const openapiDocument = {
         summary: 'Liveness and readiness',
         security: PUBLIC,
         responses: {
-          200: ok('Serving', 'Health', { status: 'ok', mongo: 'up', wxToken: 'mounted', wxTokenAgeSeconds: 42, avatars: 'ok' }),
-          503: ok('MongoDB down', 'Health', { status: 'degraded', mongo: 'down', wxToken: 'mounted', wxTokenAgeSeconds: 42, avatars: 'ok' }),
+          200: ok('Serving', 'Health', { status: 'ok', mongo: 'up', wxToken: 'ok', wxTokenAgeSeconds: 42, wxTokenLastFailure: null, avatars: 'ok' }),
+          503: ok('MongoDB down', 'Health', { status: 'degraded', mongo: 'down', wxToken: 'missing', wxTokenAgeSeconds: null, wxTokenLastFailure: null, avatars: 'ok' }),
         },
       },
     },

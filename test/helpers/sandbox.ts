@@ -19,6 +19,7 @@ export async function resetTokens(...apps: MockApplication[]): Promise<void> {
   for (const app of apps) {
     app.wxToken = undefined;
     app.wxTokenInfo = undefined;
+    app.tokenRefreshFailing = false;
   }
   wechat().clearFaults();
   wechat().resetCounts();

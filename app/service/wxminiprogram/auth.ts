@@ -86,8 +86,14 @@ export default class WxmpAuthService extends WxmpIndexService {
     }
     try {
       this.mount(await this.MPAuth(type));
+      if (this.app.tokenRefreshFailing) {
+        this.app.tokenRefreshFailing = false;
+        this.ctx.logger.info('[token_refresh] recovered: refreshes succeed again');
+      }
     } catch (err) {
-      this.reportFailure(err);
+      // Logged when refreshes start failing, not on every 10-second check while they do.
+      if (!this.app.tokenRefreshFailing) this.reportFailure(err);
+      this.app.tokenRefreshFailing = true;
       if (record && this.isUsable(record)) this.mount(record);
       else this.unmountIfExpired();
     }

@@ -5,6 +5,7 @@ import { restartSandboxMongo, sandboxMongo, stopSandboxMongo } from '../../../sa
 
 describe('test/app/controller/health.test.ts', () => {
   it('GET /health answers 200 with mongo up', async () => {
+    await app.runSchedule('token_refresh'); // a token stored: status ok, not degraded
     const res = await app.httpRequest().get('/health').expect(200);
     assert.equal(res.body.status, 'ok');
     assert.equal(res.body.mongo, 'up');

@@ -151,6 +151,24 @@ describe('test/app/service/wxminiprogram/auth.test.ts', () => {
     });
   }
 
+  it('the schedule logs changes (failed once, then recovered), not every check while failing', async function() {
+    this.timeout(10_000);
+    await app.runSchedule('token_refresh');
+    await app.mockContext().models.Auth.updateOne({}, { $set: { updateTime: new Date(Date.now() - 7000 * 1000) } });
+    wechat().inject({ path: TOKEN, kind: 'errcode', errcode: 40164 });
+    const lines: string[] = [];
+    // ctx.logger writes through app.logger.log(level, args, meta)
+    mm(app.logger, 'log', (_level: string, args: unknown[]) => { lines.push(String(args[0])); });
+    for (let i = 0; i < 3; i++) {
+      await app.runSchedule('token_refresh');
+      await new Promise(r => setTimeout(r, app.config.wxmp.tokenFailureCooldownMs));
+    }
+    assert.equal(lines.filter(l => l.includes('CONFIGURATION ERROR')).length, 1, lines.join('\n'));
+    wechat().clearFaults();
+    await app.runSchedule('token_refresh');
+    assert.equal(lines.filter(l => l.includes('recovered')).length, 1, lines.join('\n'));
+  });
+
   it('configuration errors (40125 invalid appsecret) are not retried and are reported loudly', async () => {
     app.mockLog();
     wechat().inject({ path: TOKEN, kind: 'errcode', errcode: 40125, times: 1 });
@@ -183,14 +201,36 @@ describe('test/app/service/wxminiprogram/auth.test.ts', () => {
     assert.equal(app.wxToken, first);
   });
 
-  it('/health shows whether a token is mounted and its age, never the token', async () => {
+  it('/health reads the token state from the database: ok, missing, never the token', async () => {
     await app.runSchedule('token_refresh');
     const res = await app.httpRequest().get('/health').expect(200);
-    assert.equal(res.body.wxToken, 'mounted');
+    assert.equal(res.body.wxToken, 'ok');
+    assert.equal(res.body.status, 'ok');
     assert.equal(typeof res.body.wxTokenAgeSeconds, 'number');
     assert.ok(!JSON.stringify(res.body).includes(app.wxToken as string));
-    app.wxToken = undefined;
+    app.wxToken = undefined; // what one worker has mounted does not matter...
+    assert.equal((await app.httpRequest().get('/health').expect(200)).body.wxToken, 'ok');
+    await app.mockContext().models.Auth.deleteMany({}); // ...what the database holds does
     const missing = await app.httpRequest().get('/health').expect(200);
     assert.equal(missing.body.wxToken, 'missing');
+    assert.equal(missing.body.status, 'degraded');
+  });
+
+  it('a wrong AppSecret shows in /health within one refresh: refresh_failing, errcode 40125, degraded, still 200', async () => {
+    await app.runSchedule('token_refresh');
+    await app.mockContext().models.Auth.updateOne({}, { $set: { updateTime: new Date(Date.now() - 7000 * 1000) } });
+    mm(app.config.wxmp, 'secret', 'wrong-secret-value-123');
+    await app.runSchedule('token_refresh');
+    const res = await app.httpRequest().get('/health').expect(200);
+    assert.equal(res.body.status, 'degraded');
+    assert.equal(res.body.wxToken, 'refresh_failing');
+    assert.equal(res.body.wxTokenLastFailure.errcode, 40125);
+    assert.ok(Date.now() - Date.parse(res.body.wxTokenLastFailure.at) < 10_000);
+    mm.restore();
+    await new Promise(r => setTimeout(r, app.config.wxmp.tokenFailureCooldownMs));
+    await app.runSchedule('token_refresh');
+    const recovered = await app.httpRequest().get('/health').expect(200);
+    assert.equal(recovered.body.wxToken, 'ok');
+    assert.equal(recovered.body.wxTokenLastFailure, null);
   });
 });
