@@ -149,6 +149,12 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
   // The JSON API authenticates with bearer JWTs, not cookies, so CSRF tokens do not apply.
   config.security = { csrf: { enable: false } };
 
+  // One line per request (app/middleware/request_id.ts), in access.log next to egg's other
+  // logs (LOG_DIR), rotated with them by egg-logrotator.
+  config.customLogger = {
+    accessLogger: { file: 'access.log', consoleLevel: 'NONE', formatter: (meta?: { message?: string }) => meta?.message ?? '' },
+  };
+
   // egg's meta middleware only adds an x-readtime header, which tells clients our timings.
   config.meta = { enable: false, logging: false };
 

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Context } from 'egg';
 
 const CLIENT_ID = /^[A-Za-z0-9_-]{8,64}$/;
@@ -9,7 +10,8 @@ const CLIENT_ID = /^[A-Za-z0-9_-]{8,64}$/;
  * line of the request (egg's context logger prints `ctx.tracer.traceId`). Also counts
  * requests in flight so a graceful stop can wait for them, and marks every response
  * `Cache-Control: no-store`: the API's answers carry tokens and personal data, which no
- * browser, proxy or CDN may keep. A route serving something cacheable sets its own.
+ * browser, proxy or CDN may keep. A route serving something cacheable sets its own. Writes
+ * the request's line to access.log once it is answered.
  */
 export default () => async function requestId(ctx: Context, next: () => Promise<void>): Promise<void> {
   const given = ctx.get('x-request-id');
@@ -18,9 +20,13 @@ export default () => async function requestId(ctx: Context, next: () => Promise<
   ctx.set('x-request-id', id);
   ctx.set('cache-control', 'no-store');
   ctx.app.requestsInFlight++;
+  const started = performance.now();
   try {
     await next();
   } finally {
     ctx.app.requestsInFlight--;
+    // The access log: no query string, no body, no header values (tokens live there).
+    const ms = (performance.now() - started).toFixed(1);
+    ctx.app.getLogger('accessLogger').info(`${new Date().toISOString()} ${id} ${ctx.method} ${ctx.path} ${ctx.status} ${ms}ms uid=${ctx.uid ?? ctx.internalCaller ?? '-'} ip=${ctx.ip}`);
   }
 };

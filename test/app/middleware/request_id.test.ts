@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { app } from 'egg-mock/bootstrap';
 
 describe('test/app/middleware/request_id.test.ts', () => {
@@ -18,5 +20,22 @@ describe('test/app/middleware/request_id.test.ts', () => {
     });
     await app.httpRequest().get('/health').set('x-request-id', 'trace-me-0001').expect(500);
     app.expectLog(/\[-\/[^/]+\/trace-me-0001\/[\d.]+ms GET \/health\] .*boom for the log/);
+  });
+});
+
+describe('test/app/middleware/request_id.test.ts: the access log', () => {
+  it('one line per request in access.log: time, id, method, path without query, status, duration, uid, address; nothing from bodies or queries', async () => {
+    const marker = `q${Date.now()}`;
+    const res = await app.httpRequest().post(`/api/v1/mp/account/user/auth?secret=${marker}`).set('x-request-id', 'access-log-test-0001').send({ jscode: `body-${marker}` }).expect(400);
+    assert.equal(res.headers['x-request-id'], 'access-log-test-0001');
+    const file = path.join(app.config.logger.dir as string, 'access.log');
+    let line = '';
+    const deadline = Date.now() + 5000;
+    while (!line && Date.now() < deadline) {
+      await new Promise(r => setTimeout(r, 200));
+      line = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').find(l => l.includes('access-log-test-0001')) ?? '' : '';
+    }
+    assert.match(line, /^\d{4}-\d\d-\d\dT\S+Z access-log-test-0001 POST \/api\/v1\/mp\/account\/user\/auth 400 \d+\.\dms uid=- ip=\S+$/);
+    assert.ok(!fs.readFileSync(file, 'utf8').includes(marker), 'no query string or body');
   });
 });
