@@ -1,4 +1,5 @@
 import type { Agent, IBoot } from 'egg';
+import { agentMetrics } from './app/lib/metrics_cluster';
 
 type SandboxBoot = typeof import('./sandbox/boot');
 
@@ -16,7 +17,9 @@ function sandboxBoot(): SandboxBoot {
 export default class AgentBootHook implements IBoot {
   private usesSandbox = false;
 
-  constructor(private readonly agent: Agent) {}
+  constructor(private readonly agent: Agent) {
+    agentMetrics(agent);
+  }
 
   async didLoad(): Promise<void> {
     const { sandbox, env, baseDir } = this.agent.config;

@@ -1,6 +1,8 @@
 import type { Server } from 'node:http';
 import type { Application, IBoot } from 'egg';
 import { clientErrorResponse, configureServer, installLoadShedding } from './app/lib/http_server';
+import { reportTokenExpiry } from './app/lib/metrics';
+import { workerMetrics } from './app/lib/metrics_cluster';
 
 /** How long a stopping worker waits for requests in flight (egg-cluster kills it after 5 s). */
 const DRAIN_MS = 4000;
@@ -8,6 +10,8 @@ const DRAIN_MS = 4000;
 export default class AppBootHook implements IBoot {
   constructor(private readonly app: Application) {
     app.requestsInFlight = 0;
+    app.clusterMetrics = workerMetrics(app);
+    reportTokenExpiry(() => (app.wxToken ? app.wxTokenInfo?.expiresAt : undefined));
     // Emitted by egg-cluster before the worker's server listens.
     app.on('server', (server: Server) => {
       configureServer(server, app.config.httpServer);

@@ -9,6 +9,8 @@ declare module 'egg' {
     wxTokenInfo?: MountedToken;
     /** This process's token refreshes are failing (logged once when they start, and when they recover). */
     tokenRefreshFailing?: boolean;
+    /** Collects every worker's metrics through the agent (GET /metrics). */
+    clusterMetrics: { collect(): Promise<string> };
     /** Requests being served by this worker (a graceful stop waits for them). */
     requestsInFlight: number;
   }

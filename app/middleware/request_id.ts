@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Context } from 'egg';
+import { httpDuration, httpRequests } from '../lib/metrics';
 
 const CLIENT_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
@@ -25,8 +26,13 @@ export default () => async function requestId(ctx: Context, next: () => Promise<
     await next();
   } finally {
     ctx.app.requestsInFlight--;
+    const seconds = (performance.now() - started) / 1000;
+    // The route's pattern (never a raw path with ids) keeps the label set small.
+    const route = ctx.routerPath || 'unmatched';
+    httpRequests.inc({ method: ctx.method, route, status: String(ctx.status) });
+    httpDuration.observe({ method: ctx.method, route }, seconds);
     // The access log: no query string, no body, no header values (tokens live there).
-    const ms = (performance.now() - started).toFixed(1);
+    const ms = (seconds * 1000).toFixed(1);
     ctx.app.getLogger('accessLogger').info(`${new Date().toISOString()} ${id} ${ctx.method} ${ctx.path} ${ctx.status} ${ms}ms uid=${ctx.uid ?? ctx.internalCaller ?? '-'} ip=${ctx.ip}`);
   }
 };

@@ -6,4 +6,5 @@ export default (app: Application) => {
   const key = app.middleware.internalAuth();
   router.get('internalAccessToken', '/api/v1/internal/wx/access_token', key, controller.internal.wxToken.show);
   router.post('internalAccessTokenRefresh', '/api/v1/internal/wx/access_token/refresh', key, controller.internal.wxToken.refresh);
+  router.get('metrics', '/metrics', key, controller.internal.metrics.show);
 };

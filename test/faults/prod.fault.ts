@@ -22,6 +22,7 @@ const JWT_SECRET = 'fault-suite-jwt-secret-0123456789abcdef0123';
 const TITLE = 'wxmp-faults';
 const CLIENT_TIMEOUT_MS = 20_000;
 const VIRTUAL_USERS = 6;
+const METRICS_KEY = 'fault-suite-metrics-key-0123456789abcdef';
 
 type Route = 'login' | 'info' | 'bindPhone';
 
@@ -240,6 +241,7 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
         // stay on (their MongoDB counters are on every request's path) but out of the way.
         RATE_LIMIT_LOGIN_PER_MINUTE: '1000000',
         RATE_LIMIT_USER_PER_MINUTE: '1000000',
+        INTERNAL_API_KEYS: `prometheus:${METRICS_KEY}`,
       },
     });
     db = await MongoClient.connect(mongo.urls.mongo, { serverSelectionTimeoutMS: 10_000 });
@@ -292,6 +294,28 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
     assert.deepEqual(base.filter(o => o.status !== 200), []);
     const stats = await (await fetch(`${wechat.urls.wechat}/sandbox/stats`)).json() as { calls: Record<string, number> };
     assert.equal(stats.calls['/cgi-bin/token'], 1);
+  });
+
+  it('/metrics sums both workers\' numbers; the access log has a line per request', async () => {
+    const scrape = async () => {
+      const res = await fetch(`${app.baseUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_KEY}` } });
+      assert.equal(res.status, 200);
+      return res.text();
+    };
+    const count = (text: string) => Number(text.split('\n').find(l => l.startsWith('http_requests_total{method="GET",route="/health",status="200"} '))?.split(' ')[1] ?? 0);
+    const before = count(await scrape());
+    await Promise.all(Array.from({ length: 40 }, () => fetch(`${app.baseUrl}/health`).then(r => r.text())));
+    const started = Date.now();
+    const text = await scrape();
+    assert.ok(Date.now() - started < 900, 'every worker answered (no waiting for a missing one)');
+    assert.equal(count(text) - before, 40, 'the 40 requests, whichever worker served them');
+    const workers = new Set([ ...text.matchAll(/process_cpu_user_seconds_total\{worker="(\d+)"\}/g) ].map(m => m[1]));
+    assert.equal(workers.size, 2, 'Node\'s metrics of each worker');
+    assert.ok((await fetch(`${app.baseUrl}/metrics`)).status === 401);
+    await sleep(1200); // egg flushes file logs every second
+    const access = filesUnder(logDir).filter(f => path.basename(f) === 'access.log').map(f => fs.readFileSync(f, 'utf8')).join('');
+    assert.ok((access.match(/ GET \/health 200 /g) ?? []).length >= 40);
+    assert.ok(!access.includes(METRICS_KEY));
   });
 
   it('WeChat down (HTTP 502 everywhere, stored token deleted): logins fail as documented, the token stays mounted', async () => {
@@ -483,7 +507,7 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
     assert.ok(files.length > 0, 'the app wrote logs');
     for (const f of files) {
       const text = fs.readFileSync(f, 'utf8');
-      for (const s of [ SECRET, JWT_SECRET, ...accessTokens ]) assert.ok(!text.includes(s), `a secret appears in ${f}`);
+      for (const s of [ SECRET, JWT_SECRET, METRICS_KEY, ...accessTokens ]) assert.ok(!text.includes(s), `a secret appears in ${f}`);
       assert.doesNotMatch(text, /session_key/, `a session_key field appears in ${f}`);
     }
   });

@@ -1,6 +1,7 @@
 import WxmpIndexService from './index';
 import { isDuplicateKey } from '../../lib/db';
 import { ApiError, WeChatError, type WeChatFailure } from '../../lib/errors';
+import { tokenRefreshes } from '../../lib/metrics';
 import { TOKEN_TYPE_MINIPROGRAM } from '../../model/auth';
 import type { WeChatReply } from './client';
 
@@ -160,7 +161,14 @@ export default class WxmpAuthService extends WxmpIndexService {
             await this.releaseLease(key);
             return again;
           }
-          const fetched = await this.WXMPToken();
+          let fetched: FetchedToken;
+          try {
+            fetched = await this.WXMPToken();
+            tokenRefreshes.inc({ outcome: 'success' });
+          } catch (err) {
+            tokenRefreshes.inc({ outcome: 'failure' });
+            throw err;
+          }
           const stored = await this.store(type, fetched);
           await this.releaseLease(key);
           return stored;

@@ -1,5 +1,6 @@
 import WxmpIndexService from './index';
 import { WeChatError, type WeChatFailure } from '../../lib/errors';
+import { wechatDuration, wechatRequests } from '../../lib/metrics';
 
 /** Fields every WeChat JSON answer may carry; 0/absent errcode means success. */
 export interface WeChatReply {
@@ -27,6 +28,21 @@ function failureOf(err: Error): WeChatFailure {
  */
 export default class WeChatClientService extends WxmpIndexService {
   async request<T extends WeChatReply>(path: string, req: WeChatRequest = {}): Promise<T> {
+    const end = wechatDuration.startTimer({ endpoint: path });
+    try {
+      const reply = await this.call<T>(path, req);
+      wechatRequests.inc({ endpoint: path, outcome: 'ok', errcode: '0' });
+      return reply;
+    } catch (err) {
+      const wx = err as WeChatError;
+      wechatRequests.inc({ endpoint: path, outcome: wx.failure ?? 'network', errcode: String(wx.errcode ?? -2) });
+      throw err;
+    } finally {
+      end();
+    }
+  }
+
+  private async call<T extends WeChatReply>(path: string, req: WeChatRequest): Promise<T> {
     const method = req.method ?? 'GET';
     const url = new URL(`${this.WXAuth.apiBase}${path}`);
     for (const [ k, v ] of Object.entries(req.query ?? {})) url.searchParams.set(k, v);

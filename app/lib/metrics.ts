@@ -1,0 +1,64 @@
+import client from 'prom-client';
+
+/**
+ * Every metric of the app, in one place (one registry per process; `/metrics` merges the
+ * workers' through the agent: app/lib/metrics_cluster.ts).
+ */
+export const registry = new client.Registry();
+
+// Node's process metrics, one series per worker (the `worker` label keeps them apart when merged).
+client.collectDefaultMetrics({ register: registry, labels: { worker: String(process.pid) } });
+
+export const httpRequests = new client.Counter({
+  name: 'http_requests_total',
+  help: 'HTTP requests answered, by method, route pattern and status',
+  labelNames: [ 'method', 'route', 'status' ] as const,
+  registers: [ registry ],
+});
+
+export const httpDuration = new client.Histogram({
+  name: 'http_request_duration_seconds',
+  help: 'Time to answer an HTTP request, by method and route pattern',
+  labelNames: [ 'method', 'route' ] as const,
+  buckets: [ 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 ],
+  registers: [ registry ],
+});
+
+export const wechatRequests = new client.Counter({
+  name: 'wechat_api_requests_total',
+  help: 'Calls to the WeChat API, by endpoint path, outcome (ok, errcode, timeout, network, bad_response) and errcode',
+  labelNames: [ 'endpoint', 'outcome', 'errcode' ] as const,
+  registers: [ registry ],
+});
+
+export const wechatDuration = new client.Histogram({
+  name: 'wechat_api_request_duration_seconds',
+  help: 'Duration of calls to the WeChat API, by endpoint path',
+  labelNames: [ 'endpoint' ] as const,
+  buckets: [ 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10 ],
+  registers: [ registry ],
+});
+
+export const tokenRefreshes = new client.Counter({
+  name: 'wxmp_access_token_refreshes_total',
+  help: 'access_token fetches from WeChat by this process, by outcome (success, failure)',
+  labelNames: [ 'outcome' ] as const,
+  registers: [ registry ],
+});
+
+/** Set by the app: seconds left on the mounted token (the smallest across workers when merged). */
+let expiresAtOf: () => number | undefined = () => undefined;
+export function reportTokenExpiry(source: () => number | undefined): void {
+  expiresAtOf = source;
+}
+
+export const tokenExpiresIn = new client.Gauge({
+  name: 'wxmp_access_token_expires_in_seconds',
+  help: 'Seconds until the mounted access_token expires (the smallest across workers)',
+  registers: [ registry ],
+  aggregator: 'min',
+  collect() {
+    const at = expiresAtOf();
+    this.set(at === undefined ? 0 : Math.max(0, Math.floor((at - Date.now()) / 1000)));
+  },
+});
