@@ -116,11 +116,13 @@ export const openapiDocument = {
     { name: 'account', description: 'The mini-program account API (微信用户体系)' },
     { name: 'wechat', description: 'Called by WeChat: the message push URL (消息推送)' },
     { name: 'ops', description: 'Health and documentation' },
+    { name: 'internal', description: 'For the team\'s other backends and ops (INTERNAL_API_KEYS); 404 when no key is configured' },
   ],
   security: bearer,
   components: {
     securitySchemes: {
       bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (HS256)', description: 'The `token` from login or refreshToken' },
+      internalKey: { type: 'http', scheme: 'bearer', description: 'One of INTERNAL_API_KEYS (the internal API and /metrics)' },
     },
     schemas: {
       Error: {
@@ -206,6 +208,21 @@ export const openapiDocument = {
         required: [ 'avatarUrl' ],
         additionalProperties: false,
         properties: { avatarUrl: { type: 'string', examples: [ 'https://api.example.com/api/v1/mp/account/avatar/6561f0a1b2c3d4e5f6a7b8ca' ] } },
+      },
+      ReportedToken: {
+        type: 'object',
+        required: [ 'access_token' ],
+        properties: { access_token: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,1024}$', 'x-rule': 'the access_token WeChat rejected', examples: [ 'AT_the_one_wechat_rejected' ] } },
+      },
+      AccessToken: {
+        type: 'object',
+        required: [ 'access_token', 'expires_in', 'expires_at' ],
+        additionalProperties: false,
+        properties: {
+          access_token: { type: 'string' },
+          expires_in: { type: 'integer', description: 'Seconds left (never under 60)' },
+          expires_at: { type: 'integer', description: 'Epoch seconds' },
+        },
       },
       PhoneResponse: {
         type: 'object',
@@ -319,6 +336,38 @@ export const openapiDocument = {
         responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 500, 503) },
       },
     },
+    '/api/v1/internal/wx/access_token': {
+      get: {
+        operationId: 'internalAccessToken',
+        tags: [ 'internal' ],
+        summary: 'The current access_token, for the team\'s other backends (中控服务器)',
+        security: [ { internalKey: [] } ],
+        responses: { 200: ok('The token', 'AccessToken', { access_token: 'AT_0123456789', expires_in: 6890, expires_at: 1764010000 }), ...errorResponses(401, 404, 500, 502, 503, 504) },
+      },
+    },
+    '/api/v1/internal/wx/access_token/refresh': {
+      post: {
+        operationId: 'internalAccessTokenRefresh',
+        tags: [ 'internal' ],
+        summary: 'Report a token WeChat rejected (40001/42001): compare-and-set refresh',
+        description: 'If it is still the current token it is invalidated and refreshed once (concurrent reports cost one upstream call); if it is already stale, the current token is answered without calling WeChat.',
+        security: [ { internalKey: [] } ],
+        requestBody: jsonBody('ReportedToken', { access_token: 'AT_the_one_wechat_rejected' }),
+        responses: { 200: ok('The current token', 'AccessToken', { access_token: 'AT_fresh_0123456789', expires_in: 7200, expires_at: 1764017200 }), ...errorResponses(400, 401, 404, 415, 500, 502, 503, 504) },
+      },
+    },
+    '/metrics': {
+      get: {
+        operationId: 'metrics',
+        tags: [ 'internal' ],
+        summary: 'Prometheus metrics of all workers together',
+        security: [ { internalKey: [] } ],
+        responses: {
+          200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' }, example: '# TYPE http_requests_total counter\nhttp_requests_total{method="GET",route="/health",status="200"} 42' } } },
+          ...errorResponses(401, 404, 500),
+        },
+      },
+    },
     '/api/v1/mp/wechat/push': {
       get: {
         operationId: 'wxmpPushVerify',
@@ -424,7 +473,8 @@ export const openapiDocument = {
 
 /** The operations, by operationId (= the seed's route names). */
 export type OperationId = 'health' | 'wxmp' | 'wxmpBindPhone' | 'getUserInfo' | 'refreshToken' | 'session' | 'wxmpRun' | 'wxmpPushVerify' | 'wxmpPush'
-  | 'wxmpProfile' | 'wxmpAvatar' | 'getAvatar' | 'deleteUser';
+  | 'wxmpProfile' | 'wxmpAvatar' | 'getAvatar' | 'deleteUser'
+  | 'internalAccessToken' | 'internalAccessTokenRefresh' | 'metrics';
 
 /** Bodies as the schemas above admit them (checked before a controller reads them). */
 export interface LoginBody {

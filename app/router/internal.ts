@@ -5,6 +5,7 @@ export default (app: Application) => {
   const { router, controller } = app;
   const key = app.middleware.internalAuth();
   router.get('internalAccessToken', '/api/v1/internal/wx/access_token', key, controller.internal.wxToken.show);
-  router.post('internalAccessTokenRefresh', '/api/v1/internal/wx/access_token/refresh', key, controller.internal.wxToken.refresh);
+  router.post('internalAccessTokenRefresh', '/api/v1/internal/wx/access_token/refresh', key,
+    app.middleware.validateBody({ operationId: 'internalAccessTokenRefresh' }), controller.internal.wxToken.refresh);
   router.get('metrics', '/metrics', key, controller.internal.metrics.show);
 };
