@@ -12,9 +12,17 @@ import { freePort, ROOT, startProd, workerMemory, type ProdApp } from '../test/h
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { childEnv, spawnSandbox, waitExit, type SandboxProcess } from '../test/helpers/process';
 
-/** Starts bench/peer.ts; resolves with its worker pids once every worker listens. */
+/**
+ * Starts bench/peer.ts, compiled to plain JS first (ts-node in the process would load the
+ * TypeScript compiler and inflate its memory); resolves with its worker pids once every
+ * worker listens.
+ */
 function startPeer(port: number, mongoUri: string, workers: number): Promise<{ child: ChildProcessWithoutNullStreams; pids: number[] }> {
-  const child = spawn(process.execPath, [ '-r', 'ts-node/register/transpile-only', 'bench/peer.ts' ], {
+  const ts = require('typescript') as typeof import('typescript');
+  const source = fs.readFileSync(path.join(ROOT, 'bench', 'peer.ts'), 'utf8');
+  const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
+  fs.writeFileSync(path.join(ROOT, 'bench', 'peer.compiled.js'), js);
+  const child = spawn(process.execPath, [ 'bench/peer.compiled.js' ], {
     cwd: ROOT, env: childEnv({ PORT: String(port), MONGODB_URI: mongoUri, JWT_SECRET, WORKERS: String(workers), NODE_ENV: 'production' }),
   });
   const pids: number[] = [];
