@@ -7,6 +7,8 @@
  * `x-rule` on a schema is the human wording of its constraint, used in validation errors.
  */
 
+import type { IWxUserInfo } from '../model/account/user';
+
 type Schema = Record<string, unknown>;
 
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
@@ -490,14 +492,8 @@ export interface BindPhoneBody {
   iv?: string;
 }
 
-export interface ProfileBody {
-  nickName?: string;
-  gender?: number;
-  city?: string;
-  province?: string;
-  country?: string;
-  language?: string;
-}
+/** The profile fields a user may set themselves (the avatar has its own route). */
+export type ProfileBody = Omit<IWxUserInfo, 'avatarUrl'>;
 
 export interface RunBody {
   jscode: string;

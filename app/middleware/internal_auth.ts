@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import type { Context } from 'egg';
+import { bearerCredentials } from '../lib/bearer';
 import { NotFoundError, UnauthorizedError } from '../lib/errors';
 
-const BEARER = /^Bearer +(\S+)$/i;
 const digest = (value: string) => crypto.createHash('sha256').update(value).digest();
 
 /**
@@ -14,7 +14,7 @@ const digest = (value: string) => crypto.createHash('sha256').update(value).dige
 export default () => async function internalAuth(ctx: Context, next: () => Promise<void>): Promise<void> {
   const { keys } = ctx.app.config.internal;
   if (!keys.length) throw new NotFoundError(`No route for ${ctx.method} ${ctx.path}`);
-  const given = BEARER.exec(ctx.get('authorization').trim())?.[1];
+  const given = bearerCredentials(ctx.get('authorization'));
   if (!given) throw new UnauthorizedError('Missing API key: send Authorization: Bearer <key>');
   const givenDigest = digest(given);
   let caller: string | undefined;

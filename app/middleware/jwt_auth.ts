@@ -1,8 +1,7 @@
 import type { Context } from 'egg';
+import { bearerCredentials } from '../lib/bearer';
 import { UnauthorizedError } from '../lib/errors';
 
-/** RFC 7235: the scheme is case-insensitive; one or more spaces before the credentials. */
-const BEARER = /^Bearer +(\S+)$/i;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /**
@@ -13,10 +12,10 @@ const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 export default () => async function jwtAuth(ctx: Context, next: () => Promise<void>): Promise<void> {
   const header = ctx.get('authorization');
   if (!header) throw new UnauthorizedError('Missing bearer token: send Authorization: Bearer <token>');
-  const match = BEARER.exec(header.trim());
-  if (!match) throw new UnauthorizedError('Invalid Authorization header: expected Bearer <token>');
-  if (!JWT_SHAPE.test(match[1])) throw new UnauthorizedError('Invalid token; log in again');
-  const claims = ctx.service.account.jwt.verify(match[1]);
+  const token = bearerCredentials(header);
+  if (!token) throw new UnauthorizedError('Invalid Authorization header: expected Bearer <token>');
+  if (!JWT_SHAPE.test(token)) throw new UnauthorizedError('Invalid token; log in again');
+  const claims = ctx.service.account.jwt.verify(token);
   ctx.uid = claims.uid;
   ctx.userId = claims.uid; // printed in this request's log lines
   ctx.state.user = claims;

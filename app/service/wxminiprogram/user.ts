@@ -4,6 +4,7 @@ import WxmpIndexService from './index';
 import WXBizDataCrypt from '../../lib/WXBizDataCrypt';
 import { isDuplicateKey, retryOnDuplicateKey } from '../../lib/db';
 import { ApiError, BadRequestError, ConflictError, UnauthorizedError, WeChatError } from '../../lib/errors';
+import type { ProfileBody } from '../../lib/openapi';
 import { AVATAR_PATH } from '../account/avatar';
 import type { IBasicUser } from '../../model/basics/user/user';
 import type { IMerchantRef, IUser, IWxUserInfo } from '../../model/account/user';
@@ -42,16 +43,6 @@ export type ProfileUserInfo = Omit<IWxUserInfo, 'language'> & {
   telphone: string | null;
   _merchant: IMerchantRef | null;
 };
-
-/** What POST /user/profile may set (the schema checked types and lengths). */
-export interface ProfileInput {
-  nickName?: string;
-  gender?: number;
-  city?: string;
-  province?: string;
-  country?: string;
-  language?: string;
-}
 
 export interface SessionAnswer<U> {
   token: string;
@@ -300,7 +291,7 @@ export default class WxmpUserService extends WxmpIndexService {
    * checked with WeChat's msg_sec_check; `risky` is a 422 and nothing is stored, `review` is
    * stored and logged. The user becomes isWXAuth. Answers like `profile`.
    */
-  async updateProfile(uid: string, input: ProfileInput): Promise<ProfileAnswer> {
+  async updateProfile(uid: string, input: ProfileBody): Promise<ProfileAnswer> {
     const user = await this.requireUser(uid);
     const $set: Record<string, unknown> = { isWXAuth: true };
     if (input.nickName !== undefined) {
