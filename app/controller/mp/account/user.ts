@@ -46,7 +46,11 @@ export default class UserController extends BaseController {
     const { ctx } = this;
     if (!ctx.is('multipart')) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the image as multipart/form-data in the field "avatar"');
     try {
-      const file = await ctx.getFileStream();
+      const file = await ctx.getFileStream().catch((err: { status?: number }) => {
+        // egg-multipart: no file part at all (or a malformed multipart body)
+        if (err.status === 400) throw new ApiError(400, 'INVALID_PARAM', 'The image must be sent in the field "avatar"');
+        throw err;
+      });
       if (file.fieldname !== 'avatar') {
         file.resume();
         throw new ApiError(400, 'INVALID_PARAM', 'The image must be sent in the field "avatar"');

@@ -170,6 +170,8 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       const { token } = await new MiniProgram(app).login();
       assert.equal((await upload(token, await cameraJpeg(50, 50), 'a.jpg', 'file').expect(400)).body.code, 'INVALID_PARAM');
       assert.equal((await post(AVATAR, token, { avatar: 'x' }).expect(415)).body.code, 'UNSUPPORTED_MEDIA_TYPE');
+      const noFile = await app.httpRequest().post(AVATAR).set('authorization', `Bearer ${token}`).field('name', 'value').expect(400);
+      assert.deepEqual(noFile.body, { code: 'INVALID_PARAM', message: 'The image must be sent in the field "avatar"' });
     });
 
     it('without PUBLIC_BASE_URL: 503 NOT_CONFIGURED', async () => {
