@@ -16,6 +16,15 @@ export interface TokenRecord extends FetchedToken {
   updateTime: Date;
 }
 
+/** The stored token's state (GET /health). */
+export interface StoredTokenState {
+  state: 'ok' | 'missing' | 'refresh_failing';
+  /** Seconds since the stored token was fetched, or null. */
+  ageSeconds: number | null;
+  /** The last refresh failure while it lasts: WeChat's errcode (or -2: no usable answer) and when. */
+  failure: { errcode: number; at: string } | null;
+}
+
 /** What is mounted on the Application next to `app.wxToken`. */
 export interface MountedToken {
   updateTime: Date;
@@ -113,6 +122,24 @@ export default class WxmpAuthService extends WxmpIndexService {
     const fresh = await this.MPAuth(type);
     this.mount(fresh);
     return fresh.access_token;
+  }
+
+  /**
+   * The token's state as stored (what every worker and host shares), for /health: `ok` while
+   * the stored token is usable, `refresh_failing` while the lease records a failure newer
+   * than it (with WeChat's errcode), else `missing`.
+   */
+  async storedState(type = TOKEN_TYPE_MINIPROGRAM): Promise<StoredTokenState> {
+    const [ record, lease ] = await Promise.all([
+      this.findRecord(type),
+      this.ctx.models.TokenLease.findById(this.leaseKey(type), 'failedAt errcode').lean(),
+    ]);
+    const failing = !!lease?.failedAt && (!record || lease.failedAt > record.updateTime);
+    return {
+      state: failing ? 'refresh_failing' : record && this.isUsable(record) ? 'ok' : 'missing',
+      ageSeconds: record ? Math.floor((Date.now() - record.updateTime.getTime()) / 1000) : null,
+      failure: failing && lease?.failedAt ? { errcode: lease.errcode ?? -2, at: lease.failedAt.toISOString() } : null,
+    };
   }
 
   /**
