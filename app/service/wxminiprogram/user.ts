@@ -267,7 +267,10 @@ export default class WxmpUserService extends WxmpIndexService {
 
   /** The seed's `show`: the token's own user, in the seed's shape. */
   async profile(uid: string): Promise<ProfileAnswer & { claims: SessionClaims }> {
-    const user = await this.requireUser(uid);
+    return this.profileOf(await this.requireUser(uid));
+  }
+
+  private profileOf(user: LeanUser): ProfileAnswer & { claims: SessionClaims } {
     const info = user.wxUserInfo ?? {};
     return {
       claims: this.claimsOf(user),
@@ -307,9 +310,9 @@ export default class WxmpUserService extends WxmpIndexService {
     for (const field of [ 'gender', 'city', 'province', 'country', 'language' ] as const) {
       if (input[field] !== undefined) $set[`wxUserInfo.${field}`] = input[field];
     }
-    const updated = await this.userMODEL.updateOne({ _id: user._id }, { $set });
-    if (!updated.matchedCount) throw userGone();
-    const { isWXAuth, userInfo } = await this.profile(uid);
+    const updated = await this.userMODEL.findOneAndUpdate({ _id: user._id }, { $set }, { new: true, projection: USER_FIELDS }).lean<LeanUser>();
+    if (!updated) throw userGone();
+    const { isWXAuth, userInfo } = this.profileOf(updated);
     return { isWXAuth, userInfo };
   }
 
