@@ -34,7 +34,7 @@ export default class WxTokenController extends Controller {
     // The body was checked against the OpenAPI schema (ReportedToken) by validateBody.
     const reported = (this.ctx.request.body as { access_token: string }).access_token;
     const token = await this.service.wxminiprogram.auth.refreshReported(reported);
-    this.ctx.logger.info('[internal] %s reported a rejected access_token (%s)', this.ctx.internalCaller, token.access_token === reported ? 'unchanged' : 'now refreshed or newer');
+    this.ctx.logger.info('[internal] %s reported a rejected access_token', this.ctx.internalCaller);
     this.ctx.body = answer(token);
   }
 }

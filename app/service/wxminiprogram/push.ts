@@ -1,7 +1,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import WxmpIndexService from './index';
 import { isDuplicateKey } from '../../lib/db';
-import { ApiError, BadRequestError, NotFoundError, UnauthorizedError } from '../../lib/errors';
+import { BadRequestError, NotFoundError, UnauthorizedError } from '../../lib/errors';
 import { handlerKey, PUSH_HANDLERS, type PushMessage } from '../../lib/push_handlers';
 import WXBizMsgCrypt, { MsgCryptError, pushSignature, signatureMatches } from '../../lib/WXBizMsgCrypt';
 
@@ -137,10 +137,9 @@ export default class WxmpPushService extends WxmpIndexService {
   }
 
   private checkTimestamp(raw: unknown): void {
-    const seconds = Number(raw);
-    if (typeof raw !== 'string' || !/^\d{1,12}$/.test(raw) || !Number.isFinite(seconds)) throw invalidPush('timestamp is required');
-    if (Math.abs(Date.now() / 1000 - seconds) > this.settings.maxSkewSeconds) {
-      throw new ApiError(400, 'INVALID_PUSH', 'The push timestamp is more than 5 minutes from now');
+    if (typeof raw !== 'string' || !/^\d{1,12}$/.test(raw)) throw invalidPush('timestamp is required');
+    if (Math.abs(Date.now() / 1000 - Number(raw)) > this.settings.maxSkewSeconds) {
+      throw invalidPush('The push timestamp is more than 5 minutes from now');
     }
   }
 }

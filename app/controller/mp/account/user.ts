@@ -2,6 +2,8 @@ import BaseController from '../../../lib/base_controller';
 import { ApiError } from '../../../lib/errors';
 import type { BindPhoneBody, LoginBody, ProfileBody, RunBody } from '../../../lib/openapi';
 
+const notInAvatarField = () => new ApiError(400, 'INVALID_PARAM', 'The image must be sent in the field "avatar"');
+
 /** The mini-program account API (the seed's UserController). */
 export default class UserController extends BaseController {
   private get SERVICE() {
@@ -48,12 +50,12 @@ export default class UserController extends BaseController {
     try {
       const file = await ctx.getFileStream().catch((err: { status?: number }) => {
         // egg-multipart: no file part at all (or a malformed multipart body)
-        if (err.status === 400) throw new ApiError(400, 'INVALID_PARAM', 'The image must be sent in the field "avatar"');
+        if (err.status === 400) throw notInAvatarField();
         throw err;
       });
       if (file.fieldname !== 'avatar') {
         file.resume();
-        throw new ApiError(400, 'INVALID_PARAM', 'The image must be sent in the field "avatar"');
+        throw notInAvatarField();
       }
       ctx.body = await this.SERVICE.setAvatar(this.uid, file);
     } catch (err) {
