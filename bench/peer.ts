@@ -64,11 +64,15 @@ async function worker(): Promise<void> {
 
 if (cluster.isPrimary) {
   for (let i = 0; i < WORKERS; i++) cluster.fork();
+  // Stop the workers and exit once they have (a worker exiting normally writes its --cpu-prof).
   process.on('SIGTERM', () => {
-    for (const w of Object.values(cluster.workers ?? {})) w?.kill();
-    process.exit(0);
+    cluster.on('exit', () => {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+    });
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
   });
 } else {
+  process.on('SIGTERM', () => process.exit(0));
   worker().catch(err => {
     process.stderr.write(`peer: ${(err as Error).message}\n`);
     process.exit(1);

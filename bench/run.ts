@@ -7,50 +7,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import autocannon from 'autocannon';
 import { freePort, ROOT, startProd, workerMemory, type ProdApp } from '../test/helpers/prod';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { childEnv, spawnSandbox, waitExit, type SandboxProcess } from '../test/helpers/process';
-
-/**
- * Starts bench/peer.ts, compiled to plain JS first (ts-node in the process would load the
- * TypeScript compiler and inflate its memory); resolves with its worker pids once every
- * worker listens.
- */
-function startPeer(port: number, mongoUri: string, workers: number): Promise<{ child: ChildProcessWithoutNullStreams; pids: number[] }> {
-  const ts = require('typescript') as typeof import('typescript');
-  const source = fs.readFileSync(path.join(ROOT, 'bench', 'peer.ts'), 'utf8');
-  const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
-  fs.writeFileSync(path.join(ROOT, 'bench', 'peer.compiled.js'), js);
-  const child = spawn(process.execPath, [ 'bench/peer.compiled.js' ], {
-    cwd: ROOT, env: childEnv({ PORT: String(port), MONGODB_URI: mongoUri, JWT_SECRET, WORKERS: String(workers), NODE_ENV: 'production' }),
-  });
-  const pids: number[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('peer did not start')), 30_000);
-    child.stderr.on('data', d => process.stderr.write(String(d)));
-    child.stdout.on('data', d => {
-      for (const m of String(d).matchAll(/peer: (\d+)/g)) pids.push(Number(m[1]));
-      if (pids.length === workers) {
-        clearTimeout(timer);
-        resolve({ child, pids });
-      }
-    });
-  });
-}
-
-/** RSS (MiB) of these processes. */
-async function rssOf(pids: number[]): Promise<{ pid: number; rssMiB: number }[]> {
-  const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
-  return pids.map(pid => ({ pid, rssMiB: Math.round(Number(execFileSync('ps', [ '-o', 'rss=', '-p', String(pid) ]).toString().trim()) / 1024) }));
-}
+import { spawnSandbox, waitExit, type SandboxProcess } from '../test/helpers/process';
+import { APPID, benchUser, JWT_SECRET, post, rssOf, startPeer } from './harness';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 6);
 /** bare and info alternate this many times; the table shows each one's median round. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef0123456789';
-const APPID = 'wxsandbox0000000001';
 const TITLE = 'wxmp-bench';
 
 interface Row {
@@ -60,14 +26,6 @@ interface Row {
   p99: number;
   non2xx: number;
   errors: number;
-}
-
-async function post<T>(url: string, body: unknown, token?: string): Promise<T> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`);
-  return await res.json() as T;
 }
 
 async function measure(name: string, opts: autocannon.Options): Promise<Row> {
@@ -110,9 +68,7 @@ async function main(): Promise<void> {
       },
     });
     const base = app.baseUrl;
-    const { code } = await post<{ code: string }>(`${wechatUrl}/sandbox/login`, { appid: APPID, openid: 'bench-user' });
-    const { encryptedData, iv } = await post<{ encryptedData: string; iv: string }>(`${wechatUrl}/sandbox/encrypt`, { appid: APPID, openid: 'bench-user', data: { nickName: 'bench', city: 'Shenzhen' } });
-    const { token } = await post<{ token: string }>(`${base}/api/v1/mp/account/user/auth`, { jscode: code, encryptedData, iv });
+    const token = await benchUser(base, wechatUrl);
     const authHeaders = { authorization: `Bearer ${token}` };
 
     // Warm both workers up before measuring.

@@ -1,0 +1,58 @@
+/** What bench/run.ts and bench/profile.ts share: the peer, the user and token, RSS readings. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { ROOT } from '../test/helpers/prod';
+import { childEnv } from '../test/helpers/process';
+
+export const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef0123456789';
+export const APPID = 'wxsandbox0000000001';
+
+export async function post<T>(url: string, body: unknown, token?: string): Promise<T> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`);
+  return await res.json() as T;
+}
+
+/** Logs the bench user in through the app (profile from encrypted data); answers its token. */
+export async function benchUser(appBase: string, wechatUrl: string): Promise<string> {
+  const { code } = await post<{ code: string }>(`${wechatUrl}/sandbox/login`, { appid: APPID, openid: 'bench-user' });
+  const { encryptedData, iv } = await post<{ encryptedData: string; iv: string }>(`${wechatUrl}/sandbox/encrypt`, { appid: APPID, openid: 'bench-user', data: { nickName: 'bench', city: 'Shenzhen' } });
+  const { token } = await post<{ token: string }>(`${appBase}/api/v1/mp/account/user/auth`, { jscode: code, encryptedData, iv });
+  return token;
+}
+
+/**
+ * Starts bench/peer.ts, compiled to plain JS first (ts-node in the process would load the
+ * TypeScript compiler and inflate its memory); resolves with its worker pids once every
+ * worker listens.
+ */
+export function startPeer(port: number, mongoUri: string, workers: number, nodeArgs: string[] = []): Promise<{ child: ChildProcessWithoutNullStreams; pids: number[] }> {
+  const ts = require('typescript') as typeof import('typescript');
+  const source = fs.readFileSync(path.join(ROOT, 'bench', 'peer.ts'), 'utf8');
+  const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
+  fs.writeFileSync(path.join(ROOT, 'bench', 'peer.compiled.js'), js);
+  const child = spawn(process.execPath, [ ...nodeArgs, 'bench/peer.compiled.js' ], {
+    cwd: ROOT, env: childEnv({ PORT: String(port), MONGODB_URI: mongoUri, JWT_SECRET, WORKERS: String(workers), NODE_ENV: 'production' }),
+  });
+  const pids: number[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('peer did not start')), 30_000);
+    child.stderr.on('data', d => process.stderr.write(String(d)));
+    child.stdout.on('data', d => {
+      for (const m of String(d).matchAll(/peer: (\d+)/g)) pids.push(Number(m[1]));
+      if (pids.length === workers) {
+        clearTimeout(timer);
+        resolve({ child, pids });
+      }
+    });
+  });
+}
+
+/** RSS (MiB) of these processes. */
+export async function rssOf(pids: number[]): Promise<{ pid: number; rssMiB: number }[]> {
+  return pids.map(pid => ({ pid, rssMiB: Math.round(Number(execFileSync('ps', [ '-o', 'rss=', '-p', String(pid) ]).toString().trim()) / 1024) }));
+}
+

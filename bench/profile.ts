@@ -1,0 +1,202 @@
+/**
+ * `npm run bench:profile`: where a worker's CPU goes on `GET /user/info`, the app beside the
+ * peer. Starts the production build and the peer with one worker each under `--cpu-prof`,
+ * loads each with autocannon for BENCH_DURATION seconds (default 10), stops them (the
+ * profiles are written on exit) and prints each worker's self time per request, grouped by
+ * package (node_modules/<name>), the app's own code, Node's internals, GC and idle: the
+ * difference between the two columns is what the app costs beyond the peer. The raw
+ * `.cpuprofile` files stay in bench/profiles/ for Chrome DevTools or speedscope.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { execFileSync } from 'node:child_process';
+import { freePort, ROOT, workerMemory } from '../test/helpers/prod';
+import { childEnv, spawnSandbox, waitExit } from '../test/helpers/process';
+import { APPID, benchUser, JWT_SECRET, startPeer } from './harness';
+
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const TITLE = 'wxmp-bench-profile';
+/**
+ * BENCH_RATE=<req/s>: offer both the same fixed rate instead of as much as they take, so CPU
+ * per request compares like with like (at saturation a slower server also batches less).
+ */
+const RATE = Number(process.env.BENCH_RATE ?? 0);
+/** BENCH_CPU_PROF=0: no profiler, only each process's CPU time per request (for quick A/B runs). */
+const PROFILE = process.env.BENCH_CPU_PROF !== '0';
+const OUT = path.join(ROOT, 'bench', 'profiles');
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** The group a frame's self time is counted in. */
+function groupOf(node: ProfileNode): string {
+  const { url, functionName } = node.callFrame;
+  if (!url) return functionName.startsWith('(') ? functionName : `(native) ${functionName || 'anonymous'}`;
+  const modules = url.lastIndexOf('/node_modules/');
+  if (modules >= 0) {
+    const rest = url.slice(modules + '/node_modules/'.length).split('/');
+    return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+  }
+  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
+  if (url.includes('/dist/')) return `app: ${url.slice(url.indexOf('/dist/') + 6)}`;
+  return url;
+}
+
+/**
+ * The samples taken under load: the longest run of 100 ms bins that are mostly busy. The
+ * process's start (module loading, compiling) is busy too but shorter, and apart from the
+ * load by the login in between.
+ */
+function loadWindow(profile: CpuProfile, idle: Set<number>): [ number, number ] {
+  const BIN = 100_000;
+  const busy: number[] = [];
+  const all: number[] = [];
+  let t = 0;
+  profile.samples.forEach((id, i) => {
+    t += profile.timeDeltas[i] ?? 0;
+    const bin = Math.floor(t / BIN);
+    all[bin] = (all[bin] ?? 0) + 1;
+    if (!idle.has(id)) busy[bin] = (busy[bin] ?? 0) + 1;
+  });
+  let best: [ number, number ] = [ 0, 0 ];
+  let start = -1;
+  for (let b = 0; b <= all.length; b++) {
+    const hot = b < all.length && (busy[b] ?? 0) > 0.5 * (all[b] ?? 0);
+    if (hot && start < 0) start = b;
+    if (!hot && start >= 0) {
+      if (b - start > best[1] - best[0]) best = [ start, b ];
+      start = -1;
+    }
+  }
+  return [ best[0] * BIN, best[1] * BIN ];
+}
+
+/** Self time (µs) per group and per function under load, and the load's length in µs. */
+function selfTimes(profile: CpuProfile): { groups: Map<string, number>; functions: Map<string, number>; total: number; span: number } {
+  const byId = new Map(profile.nodes.map(n => [ n.id, n ]));
+  const idle = new Set(profile.nodes.filter(n => n.callFrame.functionName === '(idle)').map(n => n.id));
+  const [ from, to ] = loadWindow(profile, idle);
+  const groups = new Map<string, number>();
+  const functions = new Map<string, number>();
+  let total = 0;
+  let t = 0;
+  profile.samples.forEach((id, i) => {
+    const node = byId.get(id);
+    const dt = profile.timeDeltas[i] ?? 0;
+    t += dt;
+    if (t < from || t >= to || !node || idle.has(id)) return;
+    total += dt;
+    const group = groupOf(node);
+    groups.set(group, (groups.get(group) ?? 0) + dt);
+    const fn = `${group} ${node.callFrame.functionName || '(anonymous)'}:${node.callFrame.lineNumber + 1}`;
+    functions.set(fn, (functions.get(fn) ?? 0) + dt);
+  });
+  return { groups, functions, total, span: to - from };
+}
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/** The profile written by this pid (file names end in .<pid>.<tid>.<seq>.cpuprofile). */
+function profileOf(dir: string, pid: number): CpuProfile {
+  const file = fs.readdirSync(dir).find(f => f.split('.')[3] === String(pid));
+  if (!file) throw new Error(`no profile for pid ${pid} in ${dir}`);
+  return JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as CpuProfile;
+}
+
+async function waitForFile(dir: string, pid: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (fs.existsSync(dir) && fs.readdirSync(dir).some(f => f.split('.')[3] === String(pid))) return;
+    await new Promise(r => setTimeout(r, 100));
+  }
+}
+
+/** The production build with one worker, started by egg-scripts with extra arguments. */
+async function startEgg(port: number, args: string[], env: Record<string, string>): Promise<{ baseUrl: string; stop(): Promise<void> }> {
+  const eggScripts = path.join(ROOT, 'node_modules', '.bin', 'egg-scripts');
+  const opts = { cwd: ROOT, env: childEnv({ ...env, NODE_CLUSTER_SCHED_POLICY: 'none' }), stdio: 'inherit' as const };
+  execFileSync(eggScripts, [ 'start', '--daemon', `--title=${TITLE}`, '--env=prod', `--port=${port}`, '--workers=1', ...args, 'dist' ], opts);
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    async stop() {
+      execFileSync(eggScripts, [ 'stop', `--title=${TITLE}` ], opts);
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  execFileSync(process.execPath, [ 'scripts/build.js' ], { cwd: ROOT, stdio: 'inherit' });
+  fs.rmSync(OUT, { recursive: true, force: true });
+  const appDir = path.join(OUT, 'app');
+  const peerDir = path.join(OUT, 'peer');
+  const sandbox = await spawnSandbox([ '--mongo-port', String(await freePort()), '--wechat-port', String(await freePort()) ], [ 'mongo', 'wechat' ]);
+  const mongoUri = `${sandbox.urls.mongo}/wxmp_bench`;
+  // egg-scripts passes --node-options--<flag> to the master, whose workers inherit it.
+  const app = await startEgg(await freePort(), PROFILE ? [ '--node-options--cpu-prof', `--node-options--cpu-prof-dir=${appDir}` ] : [], {
+    MONGODB_URI: mongoUri, WXMP_APPID: APPID, WXMP_SECRET: 'sandbox-app-secret', WXMP_API_BASE: sandbox.urls.wechat, JWT_SECRET,
+  });
+  const peerPort = await freePort();
+  const peer = await startPeer(peerPort, mongoUri, 1, PROFILE ? [ '--cpu-prof', `--cpu-prof-dir=${peerDir}` ] : []);
+  const [ appWorker ] = await workerMemory(TITLE);
+  const token = await benchUser(app.baseUrl, sandbox.urls.wechat);
+  const headers = { authorization: `Bearer ${token}` };
+  const served: Record<'app' | 'peer', number> = { app: 0, peer: 0 };
+  const rate: Record<'app' | 'peer', number> = { app: 0, peer: 0 };
+  try {
+    const targets = [ [ 'app', `${app.baseUrl}/api/v1/mp/account/user/info` ], [ 'peer', `http://127.0.0.1:${peerPort}/api/v1/mp/account/user/info` ] ] as const;
+    for (const [ name, url ] of process.env.BENCH_PEER_FIRST ? [ ...targets ].reverse() : targets) {
+      const pids = { worker: name === 'app' ? appWorker.pid : peer.pids[0], database: sandbox.child.pid ?? 0, autocannon: process.pid };
+      const before = Object.fromEntries(Object.entries(pids).map(([ k, pid ]) => [ k, cpuSeconds(pid) ]));
+      await autocannon({ url, headers, connections: CONNECTIONS, duration: 2 }); // warm-up
+      const result = await autocannon({ url, headers, connections: CONNECTIONS, duration: DURATION_S, ...(RATE ? { overallRate: RATE } : {}) });
+      rate[name] = result.requests.average;
+      const cpu = Object.entries(pids).map(([ k, pid ]) => `${k} ${((cpuSeconds(pid) - before[k]) / result.requests.total * 1e6).toFixed(0)}`);
+      process.stdout.write(`profile: ${name}: ${Math.round(result.requests.average)} req/s, ${result.non2xx} non-2xx; CPU µs per request: ${cpu.join(', ')}\n`);
+    }
+  } finally {
+    await app.stop();
+    peer.child.kill('SIGTERM');
+    await waitExit(peer.child);
+    sandbox.child.kill('SIGTERM');
+    await waitExit(sandbox.child);
+  }
+  if (!PROFILE) return;
+  await waitForFile(appDir, appWorker.pid);
+  await waitForFile(peerDir, peer.pids[0]);
+  const a = selfTimes(profileOf(appDir, appWorker.pid));
+  const p = selfTimes(profileOf(peerDir, peer.pids[0]));
+  // Requests served inside each profile's load window (the window is cut to 100 ms bins).
+  served.app = rate.app * (a.span / 1e6);
+  served.peer = rate.peer * (p.span / 1e6);
+  process.stdout.write(`load windows: app ${(a.span / 1e6).toFixed(1)} s, peer ${(p.span / 1e6).toFixed(1)} s\n`);
+  const perReq = (us: number | undefined, n: number) => ((us ?? 0) / Math.max(1, n)).toFixed(1);
+  const table = (title: string, am: Map<string, number>, pm: Map<string, number>, rows: number) => {
+    const keys = [ ...new Set([ ...am.keys(), ...pm.keys() ]) ]
+      .sort((x, y) => ((am.get(y) ?? 0) / served.app - (pm.get(y) ?? 0) / served.peer) - ((am.get(x) ?? 0) / served.app - (pm.get(x) ?? 0) / served.peer))
+      .slice(0, rows);
+    process.stdout.write(`\n${title} (self µs per request; sorted by app - peer)\n`);
+    process.stdout.write(`${'app'.padStart(8)} ${'peer'.padStart(8)}  where\n`);
+    for (const k of keys) process.stdout.write(`${perReq(am.get(k), served.app).padStart(8)} ${perReq(pm.get(k), served.peer).padStart(8)}  ${k}\n`);
+  };
+  process.stdout.write(`\nbusy CPU per request: app ${perReq(a.total, served.app)} µs, peer ${perReq(p.total, served.peer)} µs\n`);
+  table('by package', a.groups, p.groups, 25);
+  table('by function', a.functions, p.functions, 40);
+  process.stdout.write(`\nprofiles: ${path.relative(ROOT, OUT)}/ (open in Chrome DevTools or speedscope)\n`);
+}
+
+main().catch(err => {
+  process.stderr.write(`profile: FAILED: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
