@@ -2,11 +2,21 @@ import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Service } from 'egg';
 import { mongo, Types } from 'mongoose';
-import sharp from 'sharp';
+import type Sharp from 'sharp';
 import { mpConnection } from '../../lib/db';
 import { ApiError, BadRequestError, NotFoundError } from '../../lib/errors';
 import { IMAGE_CONTENT_TYPES, sniffImageFormat, type ImageFormat } from '../../lib/image';
 import { Semaphore } from '../../lib/semaphore';
+
+let sharpModule: typeof Sharp | undefined;
+/**
+ * sharp (libvips) is loaded on a worker's first upload, not at boot: it adds ~18 MiB to the
+ * RSS of every worker, and most workers serve no image for a long time.
+ */
+function sharp(): typeof Sharp {
+  sharpModule ??= require('sharp') as typeof Sharp;
+  return sharpModule;
+}
 
 export const AVATAR_BUCKET = 'avatars';
 /** The public path an avatar is served at (PUBLIC_BASE_URL + this). */
@@ -83,10 +93,10 @@ export default class AvatarService extends Service {
   }
 
   private async reencode(bytes: Buffer, format: ImageFormat, maxInputPixels: number, maxSide: number): Promise<Buffer> {
-    let meta: sharp.Metadata;
+    let meta: Sharp.Metadata;
     try {
       // The header alone: a decompression bomb is refused here, before any pixel is decoded.
-      meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+      meta = await sharp()(bytes, { limitInputPixels: false }).metadata();
     } catch {
       throw invalidImage('The image is damaged or truncated');
     }
@@ -96,7 +106,7 @@ export default class AvatarService extends Service {
     }
     try {
       // rotate(): apply the EXIF orientation, since all metadata (EXIF, GPS, ICC, XMP) is dropped.
-      const image = sharp(bytes, { limitInputPixels: maxInputPixels, failOn: 'error' })
+      const image = sharp()(bytes, { limitInputPixels: maxInputPixels, failOn: 'error' })
         .rotate()
         .resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true });
       if (format === 'png') return await image.png({ compressionLevel: 9 }).toBuffer();
