@@ -29,6 +29,9 @@ export class RateLimiters {
         keyPrefix: scope,
         points: perMinute,
         duration: WINDOW_SECONDS,
+        // Once a key is over its limit, this worker refuses it from memory until the window
+        // ends: a flood costs MongoDB one write per worker, not one per refused request.
+        inMemoryBlockOnConsumed: perMinute + 1,
       });
       this.limiters.set(id, limiter);
     }
