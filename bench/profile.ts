@@ -13,7 +13,7 @@ import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
 import { freePort, ROOT, workerMemory } from '../test/helpers/prod';
 import { childEnv, spawnSandbox, waitExit } from '../test/helpers/process';
-import { APPID, benchUser, JWT_SECRET, startPeer } from './harness';
+import { APPID, benchUser, JWT_SECRET, post, startPeer } from './harness';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -23,6 +23,23 @@ const TITLE = 'wxmp-bench-profile';
  * per request compares like with like (at saturation a slower server also batches less).
  */
 const RATE = Number(process.env.BENCH_RATE ?? 0);
+/** BENCH_ROUTE=login: profile the app's login (fresh single-use codes from the WeChat double) instead; no peer. */
+const LOGIN = process.env.BENCH_ROUTE === 'login';
+
+/** POST /user/auth requests, each with its own single-use code. */
+async function loginRequests(wechatUrl: string): Promise<Pick<autocannon.Options, 'method' | 'headers' | 'requests'>> {
+  const codes: string[] = [];
+  for (let u = 0; codes.length < 60_000; u++) {
+    codes.push(...(await post<{ codes: string[] }>(`${wechatUrl}/sandbox/login`, { appid: APPID, openid: `bench-login-${u}`, count: 60 })).codes);
+  }
+  let next = 0;
+  return {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    requests: [ { setupRequest: req => ({ ...req, body: JSON.stringify({ jscode: codes[next++ % codes.length] }) }) } ],
+  };
+}
+
 /** BENCH_CPU_PROF=0: no profiler, only each process's CPU time per request (for quick A/B runs). */
 const PROFILE = process.env.BENCH_CPU_PROF !== '0';
 const OUT = path.join(ROOT, 'bench', 'profiles');
@@ -146,6 +163,7 @@ async function main(): Promise<void> {
   // egg-scripts passes --node-options--<flag> to the master, whose workers inherit it.
   const app = await startEgg(await freePort(), PROFILE ? [ '--node-options--cpu-prof', `--node-options--cpu-prof-dir=${appDir}` ] : [], {
     MONGODB_URI: mongoUri, WXMP_APPID: APPID, WXMP_SECRET: 'sandbox-app-secret', WXMP_API_BASE: sandbox.urls.wechat, JWT_SECRET,
+    RATE_LIMIT_LOGIN_PER_MINUTE: '100000000', // counted, never refused (as in npm run bench)
   });
   const peerPort = await freePort();
   const peer = await startPeer(peerPort, mongoUri, 1, PROFILE ? [ '--cpu-prof', `--cpu-prof-dir=${peerDir}` ] : []);
@@ -155,12 +173,15 @@ async function main(): Promise<void> {
   const served: Record<'app' | 'peer', number> = { app: 0, peer: 0 };
   const rate: Record<'app' | 'peer', number> = { app: 0, peer: 0 };
   try {
-    const targets = [ [ 'app', `${app.baseUrl}/api/v1/mp/account/user/info` ], [ 'peer', `http://127.0.0.1:${peerPort}/api/v1/mp/account/user/info` ] ] as const;
+    const targets: (readonly [ 'app' | 'peer', string ])[] = LOGIN
+      ? [ [ 'app', `${app.baseUrl}/api/v1/mp/account/user/auth` ] ]
+      : [ [ 'app', `${app.baseUrl}/api/v1/mp/account/user/info` ], [ 'peer', `http://127.0.0.1:${peerPort}/api/v1/mp/account/user/info` ] ];
+    const load = LOGIN ? await loginRequests(sandbox.urls.wechat) : { headers };
     for (const [ name, url ] of process.env.BENCH_PEER_FIRST ? [ ...targets ].reverse() : targets) {
       const pids = { worker: name === 'app' ? appWorker.pid : peer.pids[0], database: sandbox.child.pid ?? 0, autocannon: process.pid };
       const before = Object.fromEntries(Object.entries(pids).map(([ k, pid ]) => [ k, cpuSeconds(pid) ]));
-      await autocannon({ url, headers, connections: CONNECTIONS, duration: 2 }); // warm-up
-      const result = await autocannon({ url, headers, connections: CONNECTIONS, duration: DURATION_S, ...(RATE ? { overallRate: RATE } : {}) });
+      await autocannon({ url, ...load, connections: CONNECTIONS, duration: 2 }); // warm-up
+      const result = await autocannon({ url, ...load, connections: CONNECTIONS, duration: DURATION_S, ...(RATE ? { overallRate: RATE } : {}) });
       rate[name] = result.requests.average;
       const cpu = Object.entries(pids).map(([ k, pid ]) => `${k} ${((cpuSeconds(pid) - before[k]) / result.requests.total * 1e6).toFixed(0)}`);
       process.stdout.write(`profile: ${name}: ${Math.round(result.requests.average)} req/s, ${result.non2xx} non-2xx; CPU µs per request: ${cpu.join(', ')}\n`);
@@ -174,18 +195,19 @@ async function main(): Promise<void> {
   }
   if (!PROFILE) return;
   await waitForFile(appDir, appWorker.pid);
-  await waitForFile(peerDir, peer.pids[0]);
   const a = selfTimes(profileOf(appDir, appWorker.pid));
-  const p = selfTimes(profileOf(peerDir, peer.pids[0]));
+  const empty = { groups: new Map<string, number>(), functions: new Map<string, number>(), total: 0, span: 0 };
+  if (!LOGIN) await waitForFile(peerDir, peer.pids[0]);
+  const p = LOGIN ? empty : selfTimes(profileOf(peerDir, peer.pids[0]));
   // Requests served inside each profile's load window (the window is cut to 100 ms bins).
   served.app = rate.app * (a.span / 1e6);
   served.peer = rate.peer * (p.span / 1e6);
   process.stdout.write(`load windows: app ${(a.span / 1e6).toFixed(1)} s, peer ${(p.span / 1e6).toFixed(1)} s\n`);
   const perReq = (us: number | undefined, n: number) => ((us ?? 0) / Math.max(1, n)).toFixed(1);
   const table = (title: string, am: Map<string, number>, pm: Map<string, number>, rows: number) => {
-    const keys = [ ...new Set([ ...am.keys(), ...pm.keys() ]) ]
-      .sort((x, y) => ((am.get(y) ?? 0) / served.app - (pm.get(y) ?? 0) / served.peer) - ((am.get(x) ?? 0) / served.app - (pm.get(x) ?? 0) / served.peer))
-      .slice(0, rows);
+    const per = (m: Map<string, number>, k: string, n: number) => (n > 0 ? (m.get(k) ?? 0) / n : 0);
+    const gap = (k: string) => per(am, k, served.app) - per(pm, k, served.peer);
+    const keys = [ ...new Set([ ...am.keys(), ...pm.keys() ]) ].sort((x, y) => gap(y) - gap(x)).slice(0, rows);
     process.stdout.write(`\n${title} (self µs per request; sorted by app - peer)\n`);
     process.stdout.write(`${'app'.padStart(8)} ${'peer'.padStart(8)}  where\n`);
     for (const k of keys) process.stdout.write(`${perReq(am.get(k), served.app).padStart(8)} ${perReq(pm.get(k), served.peer).padStart(8)}  ${k}\n`);
