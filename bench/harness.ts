@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type autocannon from 'autocannon';
 import { ROOT } from '../test/helpers/prod';
 import { childEnv } from '../test/helpers/process';
 
@@ -56,3 +57,16 @@ export async function rssOf(pids: number[]): Promise<{ pid: number; rssMiB: numb
   return pids.map(pid => ({ pid, rssMiB: Math.round(Number(execFileSync('ps', [ '-o', 'rss=', '-p', String(pid) ]).toString().trim()) / 1024) }));
 }
 
+/** POST /user/auth requests, each with its own single-use code. */
+export async function loginRequests(wechatUrl: string, count: number): Promise<Pick<autocannon.Options, 'method' | 'headers' | 'requests'>> {
+  const codes: string[] = [];
+  for (let u = 0; codes.length < count; u++) {
+    codes.push(...(await post<{ codes: string[] }>(`${wechatUrl}/sandbox/login`, { appid: APPID, openid: `bench-login-${u}`, count: 60 })).codes);
+  }
+  let next = 0;
+  return {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    requests: [ { setupRequest: req => ({ ...req, body: JSON.stringify({ jscode: codes[next++ % codes.length] }) }) } ],
+  };
+}

@@ -13,7 +13,7 @@ import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
 import { freePort, ROOT, workerMemory } from '../test/helpers/prod';
 import { childEnv, spawnSandbox, waitExit } from '../test/helpers/process';
-import { APPID, benchUser, JWT_SECRET, post, startPeer } from './harness';
+import { APPID, benchUser, JWT_SECRET, loginRequests, startPeer } from './harness';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -25,20 +25,6 @@ const TITLE = 'wxmp-bench-profile';
 const RATE = Number(process.env.BENCH_RATE ?? 0);
 /** BENCH_ROUTE=login: profile the app's login (fresh single-use codes from the WeChat double) instead; no peer. */
 const LOGIN = process.env.BENCH_ROUTE === 'login';
-
-/** POST /user/auth requests, each with its own single-use code. */
-async function loginRequests(wechatUrl: string): Promise<Pick<autocannon.Options, 'method' | 'headers' | 'requests'>> {
-  const codes: string[] = [];
-  for (let u = 0; codes.length < 60_000; u++) {
-    codes.push(...(await post<{ codes: string[] }>(`${wechatUrl}/sandbox/login`, { appid: APPID, openid: `bench-login-${u}`, count: 60 })).codes);
-  }
-  let next = 0;
-  return {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    requests: [ { setupRequest: req => ({ ...req, body: JSON.stringify({ jscode: codes[next++ % codes.length] }) }) } ],
-  };
-}
 
 /** BENCH_CPU_PROF=0: no profiler, only each process's CPU time per request (for quick A/B runs). */
 const PROFILE = process.env.BENCH_CPU_PROF !== '0';
@@ -126,18 +112,14 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
-/** The profile written by this pid (file names end in .<pid>.<tid>.<seq>.cpuprofile). */
-function profileOf(dir: string, pid: number): CpuProfile {
-  const file = fs.readdirSync(dir).find(f => f.split('.')[3] === String(pid));
-  if (!file) throw new Error(`no profile for pid ${pid} in ${dir}`);
-  return JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as CpuProfile;
-}
-
-async function waitForFile(dir: string, pid: number): Promise<void> {
+/** The profile this pid wrote on exit (file names end in .<pid>.<tid>.<seq>.cpuprofile), waited for up to 10 s. */
+async function profileOf(dir: string, pid: number): Promise<CpuProfile> {
   for (let i = 0; i < 100; i++) {
-    if (fs.existsSync(dir) && fs.readdirSync(dir).some(f => f.split('.')[3] === String(pid))) return;
+    const file = fs.existsSync(dir) ? fs.readdirSync(dir).find(f => f.split('.')[3] === String(pid)) : undefined;
+    if (file) return JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as CpuProfile;
     await new Promise(r => setTimeout(r, 100));
   }
+  throw new Error(`no profile for pid ${pid} in ${dir}`);
 }
 
 /** The production build with one worker, started by egg-scripts with extra arguments. */
@@ -170,13 +152,12 @@ async function main(): Promise<void> {
   const [ appWorker ] = await workerMemory(TITLE);
   const token = await benchUser(app.baseUrl, sandbox.urls.wechat);
   const headers = { authorization: `Bearer ${token}` };
-  const served: Record<'app' | 'peer', number> = { app: 0, peer: 0 };
   const rate: Record<'app' | 'peer', number> = { app: 0, peer: 0 };
   try {
     const targets: (readonly [ 'app' | 'peer', string ])[] = LOGIN
       ? [ [ 'app', `${app.baseUrl}/api/v1/mp/account/user/auth` ] ]
       : [ [ 'app', `${app.baseUrl}/api/v1/mp/account/user/info` ], [ 'peer', `http://127.0.0.1:${peerPort}/api/v1/mp/account/user/info` ] ];
-    const load = LOGIN ? await loginRequests(sandbox.urls.wechat) : { headers };
+    const load = LOGIN ? await loginRequests(sandbox.urls.wechat, 60_000) : { headers };
     for (const [ name, url ] of process.env.BENCH_PEER_FIRST ? [ ...targets ].reverse() : targets) {
       const pids = { worker: name === 'app' ? appWorker.pid : peer.pids[0], database: sandbox.child.pid ?? 0, autocannon: process.pid };
       const before = Object.fromEntries(Object.entries(pids).map(([ k, pid ]) => [ k, cpuSeconds(pid) ]));
@@ -194,14 +175,11 @@ async function main(): Promise<void> {
     await waitExit(sandbox.child);
   }
   if (!PROFILE) return;
-  await waitForFile(appDir, appWorker.pid);
-  const a = selfTimes(profileOf(appDir, appWorker.pid));
+  const a = selfTimes(await profileOf(appDir, appWorker.pid));
   const empty = { groups: new Map<string, number>(), functions: new Map<string, number>(), total: 0, span: 0 };
-  if (!LOGIN) await waitForFile(peerDir, peer.pids[0]);
-  const p = LOGIN ? empty : selfTimes(profileOf(peerDir, peer.pids[0]));
+  const p = LOGIN ? empty : selfTimes(await profileOf(peerDir, peer.pids[0]));
   // Requests served inside each profile's load window (the window is cut to 100 ms bins).
-  served.app = rate.app * (a.span / 1e6);
-  served.peer = rate.peer * (p.span / 1e6);
+  const served = { app: rate.app * (a.span / 1e6), peer: rate.peer * (p.span / 1e6) };
   process.stdout.write(`load windows: app ${(a.span / 1e6).toFixed(1)} s, peer ${(p.span / 1e6).toFixed(1)} s\n`);
   const perReq = (us: number | undefined, n: number) => ((us ?? 0) / Math.max(1, n)).toFixed(1);
   const table = (title: string, am: Map<string, number>, pm: Map<string, number>, rows: number) => {

@@ -11,7 +11,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import autocannon from 'autocannon';
 import { freePort, ROOT, startProd, workerMemory, type ProdApp } from '../test/helpers/prod';
 import { spawnSandbox, waitExit, type SandboxProcess } from '../test/helpers/process';
-import { APPID, benchUser, JWT_SECRET, post, rssOf, startPeer } from './harness';
+import { APPID, benchUser, JWT_SECRET, loginRequests, rssOf, startPeer } from './harness';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 6);
 /** bare and info alternate this many times; the table shows each one's median round. */
@@ -97,17 +97,9 @@ async function main(): Promise<void> {
     const peerInfo = median(peerRounds);
 
     // Login needs a fresh single-use code per request: many users, codes issued up front.
-    const codes: string[] = [];
-    for (let u = 0; codes.length < 40_000 && u < 1000; u++) {
-      const r = await post<{ codes: string[] }>(`${wechatUrl}/sandbox/login`, { appid: APPID, openid: `bench-login-${u}`, count: 60 });
-      codes.push(...r.codes);
-    }
-    let next = 0;
     const login = await measure('POST /user/auth (login, WeChat double)', {
       url: `${base}/api/v1/mp/account/user/auth`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      requests: [ { setupRequest: req => ({ ...req, body: JSON.stringify({ jscode: codes[next++ % codes.length] }) }) } ],
+      ...await loginRequests(wechatUrl, 40_000),
     });
     const memory = await workerMemory(TITLE);
     const peerMemory = await rssOf(peer.pids);
