@@ -42,6 +42,11 @@ function expiresAt(record: TokenRecord): number {
   return record.updateTime.getTime() + record.expires_in * 1000;
 }
 
+/** Whether a token expiring at `expiresAtMs` still has more than MIN_REMAINING_MS left. */
+function usableUntil(expiresAtMs: number): boolean {
+  return Date.now() < expiresAtMs - MIN_REMAINING_MS;
+}
+
 /**
  * The mini-program access_token lifecycle (the seed's wxmpAuth service): fetch it from
  * WeChat, store it in `third_token`, keep it mounted on `app.wxToken`. Only the holder of
@@ -61,7 +66,7 @@ export default class WxmpAuthService extends WxmpIndexService {
   }
 
   private isUsable(record: TokenRecord): boolean {
-    return Date.now() < expiresAt(record) - MIN_REMAINING_MS;
+    return usableUntil(expiresAt(record));
   }
 
   private async findRecord(type: number): Promise<TokenRecord | null> {
@@ -80,7 +85,7 @@ export default class WxmpAuthService extends WxmpIndexService {
 
   private unmountIfExpired(): void {
     const info = this.app.wxTokenInfo;
-    if (info && Date.now() >= info.expiresAt - MIN_REMAINING_MS) this.unmount();
+    if (info && !usableUntil(info.expiresAt)) this.unmount();
   }
 
   /**
@@ -113,7 +118,7 @@ export default class WxmpAuthService extends WxmpIndexService {
   async getToken(type = TOKEN_TYPE_MINIPROGRAM): Promise<string> {
     const mounted = this.app.wxToken;
     const info = this.app.wxTokenInfo;
-    if (mounted && info && Date.now() < info.expiresAt - MIN_REMAINING_MS) return mounted;
+    if (mounted && info && usableUntil(info.expiresAt)) return mounted;
     const record = await this.findRecord(type);
     if (record && this.isUsable(record)) {
       this.mount(record);
