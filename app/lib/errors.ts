@@ -27,6 +27,13 @@ export class ConflictError extends ApiError {
   }
 }
 
+/** 415: a JSON route was sent a body that is not JSON. */
+export class JsonRequiredError extends ApiError {
+  constructor() {
+    super(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON (Content-Type: application/json)');
+  }
+}
+
 export class BadRequestError extends ApiError {
   constructor(message: string, code = 'INVALID_PARAM') {
     super(400, code, message);

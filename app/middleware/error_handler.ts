@@ -1,5 +1,5 @@
 import type { Context } from 'egg';
-import { ApiError, NotFoundError, ServiceUnavailableError, UnauthorizedError } from '../lib/errors';
+import { ApiError, JsonRequiredError, NotFoundError, ServiceUnavailableError, UnauthorizedError } from '../lib/errors';
 
 /** Driver and Mongoose errors that mean "the database is not reachable right now". */
 const DB_DOWN_NAMES = new Set([
@@ -26,18 +26,13 @@ export function toApiError(thrown: unknown): ApiError {
   // koa-bodyparser, egg-security and other HTTP errors meant for the client, in our words
   if (err.status && err.status >= 400 && err.status < 500) {
     if (err.status === 413) return new ApiError(413, 'PAYLOAD_TOO_LARGE', 'Request body is larger than 64 KiB');
-    if (err.status === 415) return new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON (Content-Type: application/json)');
+    if (err.status === 415) return new JsonRequiredError();
     if (err.status === 405) return new ApiError(405, 'METHOD_NOT_ALLOWED', 'This method is not allowed here');
     return new ApiError(err.status, 'INVALID_BODY', err.status === 400 ? 'Request body is not valid JSON (send a JSON object)' : 'The request was refused');
   }
   return new ApiError(500, 'INTERNAL_ERROR', 'Internal server error');
 }
 
-/**
- * Outermost middleware (app.ts puts it first in coreMiddleware, before the body parser):
- * every failure leaves as `{ code, message }` JSON with its status; only 5xx are logged,
- * with the original error, through ctx.logger.
- */
 interface RouteLayer {
   methods: string[];
 }

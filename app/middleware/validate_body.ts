@@ -1,5 +1,5 @@
 import type { Context } from 'egg';
-import { ApiError } from '../lib/errors';
+import { JsonRequiredError } from '../lib/errors';
 import type { OperationId } from '../lib/openapi';
 import { bodyValidator } from '../lib/request_validation';
 
@@ -18,7 +18,7 @@ export default (options: ValidateBodyOptions) => {
   return async function validateBody(ctx: Context, next: () => Promise<void>): Promise<void> {
     const hasBody = ctx.request.length > 0 || ctx.get('transfer-encoding') !== '';
     if (hasBody && !ctx.is('json')) {
-      throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON (Content-Type: application/json)');
+      throw new JsonRequiredError();
     }
     validate(ctx.request.body);
     await next();
