@@ -8,14 +8,16 @@ import { workerMetrics } from './app/lib/metrics_cluster';
 const DRAIN_MS = 4000;
 
 export default class AppBootHook implements IBoot {
+  /** Requests this worker's server is serving (counted by the load shedder); 0 without a server. */
+  private requestsInFlight: () => number = () => 0;
+
   constructor(private readonly app: Application) {
-    app.requestsInFlight = 0;
     app.clusterMetrics = workerMetrics(app);
     reportTokenExpiry(() => (app.wxToken ? app.wxTokenInfo?.expiresAt : undefined));
     // Emitted by egg-cluster before the worker's server listens.
     app.on('server', (server: Server) => {
       configureServer(server, app.config.httpServer);
-      installLoadShedding(server, () => app.config.overload.maxInFlight);
+      this.requestsInFlight = installLoadShedding(server, () => app.config.overload.maxInFlight);
     });
   }
 
@@ -40,7 +42,7 @@ export default class AppBootHook implements IBoot {
   async beforeClose(): Promise<void> {
     // Graceful stop: let the requests already being served finish.
     const deadline = Date.now() + DRAIN_MS;
-    while (this.app.requestsInFlight > 0 && Date.now() < deadline) {
+    while (this.requestsInFlight() > 0 && Date.now() < deadline) {
       await new Promise(resolve => setTimeout(resolve, 50));
     }
   }

@@ -11,8 +11,6 @@ declare module 'egg' {
     tokenRefreshFailing?: boolean;
     /** Collects every worker's metrics through the agent (GET /metrics). */
     clusterMetrics: { collect(): Promise<string> };
-    /** Requests being served by this worker (a graceful stop waits for them). */
-    requestsInFlight: number;
   }
 
   interface Context {

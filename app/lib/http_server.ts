@@ -37,8 +37,10 @@ function refuseOverloaded(res: ServerResponse): void {
  * once, instead of queueing behind the others for seconds. It sits before egg on purpose:
  * a refusal builds no context and runs no middleware, so a flood of refused requests cannot
  * eat the CPU the admitted ones need. `maxInFlight()` is read per request; 0 turns it off.
+ * Answers the number of requests this server is serving (admitted, not yet closed): what a
+ * graceful stop waits for.
  */
-export function installLoadShedding(server: Server, maxInFlight: () => number): void {
+export function installLoadShedding(server: Server, maxInFlight: () => number): () => number {
   const handlers = server.listeners('request') as RequestListener[];
   if (handlers.length !== 1) throw new Error(`load shedding expects the app as the only request listener (found ${handlers.length})`);
   const [ app ] = handlers;
@@ -54,6 +56,7 @@ export function installLoadShedding(server: Server, maxInFlight: () => number): 
     res.once('close', () => inFlight--);
     app(req, res);
   });
+  return () => inFlight;
 }
 
 /**

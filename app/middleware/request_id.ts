@@ -8,9 +8,8 @@ const CLIENT_ID = /^[A-Za-z0-9_-]{8,64}$/;
 /**
  * Outermost of all: gives every request an id (the client's `X-Request-Id` when it is a
  * sane token, else a new one), returns it in the response header, and puts it in every log
- * line of the request (egg's context logger prints `ctx.tracer.traceId`). Also counts
- * requests in flight so a graceful stop can wait for them, and marks every response
- * `Cache-Control: no-store`: the API's answers carry tokens and personal data, which no
+ * line of the request (egg's context logger prints `ctx.tracer.traceId`). Also marks every
+ * response `Cache-Control: no-store`: the API's answers carry tokens and personal data, which no
  * browser, proxy or CDN may keep. A route serving something cacheable sets its own. Writes
  * the request's line to access.log once it is answered.
  */
@@ -20,12 +19,10 @@ export default () => async function requestId(ctx: Context, next: () => Promise<
   ctx.tracer = { traceId: id };
   ctx.set('x-request-id', id);
   ctx.set('cache-control', 'no-store');
-  ctx.app.requestsInFlight++;
   const started = performance.now();
   try {
     await next();
   } finally {
-    ctx.app.requestsInFlight--;
     const seconds = (performance.now() - started) / 1000;
     // The route's pattern (never a raw path with ids) keeps the label set small.
     const route = ctx.routerPath || 'unmatched';
