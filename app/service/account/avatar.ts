@@ -73,9 +73,14 @@ export default class AvatarService extends Service {
     return new mongo.GridFSBucket(db, { bucketName: AVATAR_BUCKET });
   }
 
+  /** The public URL the avatar with this id is served at (what a user's avatarUrl holds). */
+  urlOf(id: string): string {
+    return `${this.config.avatar.publicBaseUrl}${AVATAR_PATH}${id}`;
+  }
+
   /** Reads, checks, re-encodes and stores an uploaded image for `uid`. */
   async store(uid: string, upload: Readable): Promise<StoredAvatar> {
-    const { maxBytes, maxInputPixels, maxSide, concurrentDecodes, publicBaseUrl } = this.config.avatar;
+    const { maxBytes, maxInputPixels, maxSide, concurrentDecodes } = this.config.avatar;
     const bytes = await readCapped(upload, maxBytes);
     const format = sniffImageFormat(bytes);
     if (!format) throw invalidImage('The file is not a JPEG, PNG or WebP image');
@@ -89,7 +94,7 @@ export default class AvatarService extends Service {
       up.once('error', reject);
       up.end(output);
     });
-    return { id: id.toString(), url: `${publicBaseUrl}${AVATAR_PATH}${id.toString()}` };
+    return { id: id.toString(), url: this.urlOf(id.toString()) };
   }
 
   private async reencode(bytes: Buffer, format: ImageFormat, maxInputPixels: number, maxSide: number): Promise<Buffer> {

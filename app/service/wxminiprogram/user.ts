@@ -5,7 +5,6 @@ import WXBizDataCrypt from '../../lib/WXBizDataCrypt';
 import { isDuplicateKey, retryOnDuplicateKey } from '../../lib/db';
 import { ApiError, BadRequestError, ConflictError, UnauthorizedError, WeChatError } from '../../lib/errors';
 import type { ProfileBody } from '../../lib/openapi';
-import { AVATAR_PATH } from '../account/avatar';
 import type { IBasicUser } from '../../model/basics/user/user';
 import type { IMerchantRef, IUser, IWxUserInfo } from '../../model/account/user';
 import type { SessionClaims } from '../account/jwt';
@@ -344,10 +343,11 @@ export default class WxmpUserService extends WxmpIndexService {
 
   /** The media check found the avatar risky: it is deleted and leaves the user's profile. */
   async rejectAvatar(uid: string, fileId: string): Promise<void> {
-    await this.service.account.avatar.remove(fileId);
+    const avatars = this.service.account.avatar;
+    await avatars.remove(fileId);
     if (!Types.ObjectId.isValid(uid)) return;
     await this.userMODEL.updateOne(
-      { _id: new Types.ObjectId(uid), 'wxUserInfo.avatarUrl': `${this.config.avatar.publicBaseUrl}${AVATAR_PATH}${fileId}` },
+      { _id: new Types.ObjectId(uid), 'wxUserInfo.avatarUrl': avatars.urlOf(fileId) },
       { $unset: { 'wxUserInfo.avatarUrl': 1 } },
     );
   }
