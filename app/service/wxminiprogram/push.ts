@@ -62,11 +62,8 @@ export default class WxmpPushService extends WxmpIndexService {
 
   /** GET: the console's URL check. Returns `echostr` when the signature is ours. */
   verifyUrl(query: PushQuery): string {
-    const { token } = this.settings;
     this.checkTimestamp(query.timestamp);
-    if (!signatureMatches(pushSignature(token, String(query.timestamp), String(query.nonce ?? '')), query.signature)) {
-      throw new UnauthorizedError('Bad signature', 'INVALID_SIGNATURE');
-    }
+    this.checkSignature(query);
     if (typeof query.echostr !== 'string' || !query.echostr) throw invalidPush('echostr is required');
     return query.echostr;
   }
@@ -116,7 +113,7 @@ export default class WxmpPushService extends WxmpIndexService {
     const outer = parseBody(body);
     if (!aesKey) {
       if (query.encrypt_type === 'aes') throw invalidPush('Safe mode is not configured here (WXMP_PUSH_AES_KEY)');
-      if (!signatureMatches(pushSignature(token, timestamp, nonce), query.signature)) throw new UnauthorizedError('Bad signature', 'INVALID_SIGNATURE');
+      this.checkSignature(query);
       return outer;
     }
     // Safe mode: only encrypted pushes. (A plaintext push's signature does not cover its body.)
@@ -134,6 +131,13 @@ export default class WxmpPushService extends WxmpIndexService {
       throw err;
     }
     return parseBody(plain);
+  }
+
+  /** The plaintext-mode `signature`: sha1 of the sorted token, timestamp and nonce. */
+  private checkSignature(query: PushQuery): void {
+    if (!signatureMatches(pushSignature(this.settings.token, String(query.timestamp), String(query.nonce ?? '')), query.signature)) {
+      throw new UnauthorizedError('Bad signature', 'INVALID_SIGNATURE');
+    }
   }
 
   private checkTimestamp(raw: unknown): void {
