@@ -1,8 +1,12 @@
 import type { Server } from 'node:http';
 import type { Application, IBoot } from 'egg';
+import { NoContextStorage } from './app/lib/context_storage';
 import { clientErrorResponse, configureServer, installLoadShedding } from './app/lib/http_server';
 import { reportTokenExpiry } from './app/lib/metrics';
 import { workerMetrics } from './app/lib/metrics_cluster';
+
+/** egg's core middlewares this JSON API leaves out (configWillLoad). */
+const WEBSITE_MIDDLEWARE = new Set([ 'siteFile', 'notfound', 'overrideMethod' ]);
 
 /** How long a stopping worker waits for requests in flight (egg-cluster kills it after 5 s). */
 const DRAIN_MS = 4000;
@@ -12,6 +16,8 @@ export default class AppBootHook implements IBoot {
   private requestsInFlight: () => number = () => 0;
 
   constructor(private readonly app: Application) {
+    // Requests run without egg's AsyncLocalStorage: its promise hooks cost every promise (context_storage.ts).
+    Object.defineProperty(app, 'ctxStorage', { value: new NoContextStorage(), configurable: true });
     app.clusterMetrics = workerMetrics(app);
     reportTokenExpiry(() => (app.wxToken ? app.wxTokenInfo?.expiresAt : undefined));
     // Emitted by egg-cluster before the worker's server listens.
@@ -24,7 +30,11 @@ export default class AppBootHook implements IBoot {
   configWillLoad(): void {
     // Outermost: every request gets an id first, then every failure (body-parser errors
     // and 404s included) is answered as JSON. (Load shedding sits before egg: http_server.ts.)
-    this.app.config.coreMiddleware.unshift('requestId', 'errorHandler');
+    // Left out, egg's middlewares for websites: siteFile (/favicon.ico redirected to eggjs.org's
+    // icon), notfound (an HTML or JSON 404 body: errorHandler answers 404s) and overrideMethod
+    // (`_method` turning a POST into another method). Each is a step of every request.
+    const { config } = this.app;
+    config.coreMiddleware = [ 'requestId', 'errorHandler', ...config.coreMiddleware.filter((name: string) => !WEBSITE_MIDDLEWARE.has(name)) ];
     this.app.config.onClientError = clientErrorResponse;
   }
 
