@@ -147,7 +147,11 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
   if (logDir) config.logger = { dir: logDir };
 
   // The JSON API authenticates with bearer JWTs, not cookies, so CSRF tokens do not apply.
-  config.security = { csrf: { enable: false } };
+  // egg-security keeps its refusals (TRACE/TRACK 405, a path climbing out with ../ 400);
+  // its response headers are set once by the requestId middleware instead of by four
+  // middlewares of their own, each awaiting the rest of the request (and so missing from
+  // error answers).
+  config.security = { csrf: { enable: false }, defaultMiddleware: 'methodnoallow,dta' };
 
   // One line per request (app/middleware/request_id.ts), in access.log next to egg's other
   // logs (LOG_DIR), rotated with them by egg-logrotator.

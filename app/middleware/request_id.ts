@@ -6,19 +6,30 @@ import { httpDuration, httpRequests } from '../lib/metrics';
 const CLIENT_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 /**
+ * Headers on every answer, errors included: no cache may keep it (tokens and personal data),
+ * and the browser-side protections egg-security's header middlewares used to add.
+ */
+const EVERY_ANSWER = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'SAMEORIGIN',
+  'x-download-options': 'noopen',
+  'x-xss-protection': '1; mode=block',
+} as const;
+
+/**
  * Outermost of all: gives every request an id (the client's `X-Request-Id` when it is a
  * sane token, else a new one), returns it in the response header, and puts it in every log
- * line of the request (egg's context logger prints `ctx.tracer.traceId`). Also marks every
- * response `Cache-Control: no-store`: the API's answers carry tokens and personal data, which no
- * browser, proxy or CDN may keep. A route serving something cacheable sets its own. Writes
- * the request's line to access.log once it is answered.
+ * line of the request (egg's context logger prints `ctx.tracer.traceId`). Also sets the
+ * headers of EVERY_ANSWER, `Cache-Control: no-store` among them; a route serving something
+ * cacheable sets its own. Writes the request's line to access.log once it is answered.
  */
 export default () => async function requestId(ctx: Context, next: () => Promise<void>): Promise<void> {
   const given = ctx.get('x-request-id');
   const id = CLIENT_ID.test(given) ? given : crypto.randomUUID();
   ctx.tracer = { traceId: id };
+  ctx.set(EVERY_ANSWER);
   ctx.set('x-request-id', id);
-  ctx.set('cache-control', 'no-store');
   const started = performance.now();
   try {
     await next();

@@ -13,6 +13,29 @@ describe('test/app/middleware/request_id.test.ts', () => {
     assert.match(replaced.headers['x-request-id'], /^[0-9a-f-]{36}$/);
   });
 
+  it('every answer, errors and unknown paths included, carries no-store and the browser protections', async () => {
+    const answers = [
+      await app.httpRequest().get('/health'),
+      await app.httpRequest().get('/api/v1/mp/account/user/info').expect(401),
+      await app.httpRequest().get('/no/such/path').expect(404),
+      await app.httpRequest().post('/api/v1/mp/account/user/auth').set('content-type', 'text/plain').send('x').expect(415),
+    ];
+    for (const res of answers) {
+      assert.equal(res.headers['cache-control'], 'no-store', `${res.status}`);
+      assert.equal(res.headers['x-content-type-options'], 'nosniff', `${res.status}`);
+      assert.equal(res.headers['x-frame-options'], 'SAMEORIGIN', `${res.status}`);
+      assert.equal(res.headers['x-download-options'], 'noopen', `${res.status}`);
+      assert.equal(res.headers['x-xss-protection'], '1; mode=block', `${res.status}`);
+    }
+  });
+
+  it('/favicon.ico is an API 404, not a redirect to eggjs.org; _method does not turn a POST into a DELETE', async () => {
+    const icon = await app.httpRequest().get('/favicon.ico').expect(404);
+    assert.equal(icon.body.code, 'NOT_FOUND');
+    const res = await app.httpRequest().post('/api/v1/mp/account/user?_method=DELETE').set('x-http-method-override', 'DELETE').expect(405);
+    assert.equal(res.headers.allow, 'DELETE, OPTIONS');
+  });
+
   it('puts the request id in the log lines of that request', async () => {
     app.mockLog();
     app.mockService('health', 'check', async () => {
