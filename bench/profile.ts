@@ -126,7 +126,7 @@ async function profileOf(dir: string, pid: number): Promise<CpuProfile> {
 async function startEgg(port: number, args: string[], env: Record<string, string>): Promise<{ baseUrl: string; stop(): Promise<void> }> {
   const eggScripts = path.join(ROOT, 'node_modules', '.bin', 'egg-scripts');
   const opts = { cwd: ROOT, env: childEnv({ ...env, NODE_CLUSTER_SCHED_POLICY: 'none' }), stdio: 'inherit' as const };
-  execFileSync(eggScripts, [ 'start', '--daemon', `--title=${TITLE}`, '--env=prod', `--port=${port}`, '--workers=1', ...args, 'dist' ], opts);
+  execFileSync(eggScripts, [ 'start', '--daemon', `--title=${TITLE}`, '--env=prod', `--port=${port}`, '--workers=1', ...args, process.env.BENCH_APP_DIR ?? 'dist' ], opts);
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     async stop() {
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
   const sandbox = await spawnSandbox([ '--mongo-port', String(await freePort()), '--wechat-port', String(await freePort()) ], [ 'mongo', 'wechat' ]);
   const mongoUri = `${sandbox.urls.mongo}/wxmp_bench`;
   // egg-scripts passes --node-options--<flag> to the master, whose workers inherit it.
-  const app = await startEgg(await freePort(), PROFILE ? [ '--node-options--cpu-prof', `--node-options--cpu-prof-dir=${appDir}` ] : [], {
+  const app = await startEgg(await freePort(), (PROFILE ? [ '--node-options--cpu-prof', `--node-options--cpu-prof-dir=${appDir}` ] : []).concat(process.env.BENCH_APP_ARGS ? process.env.BENCH_APP_ARGS.split(' ') : []), {
     MONGODB_URI: mongoUri, WXMP_APPID: APPID, WXMP_SECRET: 'sandbox-app-secret', WXMP_API_BASE: sandbox.urls.wechat, JWT_SECRET,
     RATE_LIMIT_LOGIN_PER_MINUTE: '100000000', // counted, never refused (as in npm run bench)
   });
