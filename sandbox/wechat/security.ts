@@ -74,6 +74,8 @@ export class ContentSecurity {
   reviewWords = [ ...WORDS_REVIEW ];
   /** Verdicts for the next media checks, in order; `pass` (100) when empty. */
   readonly mediaVerdicts: Verdict[] = [];
+  /** trace_ids for the next media checks to answer, in order; random when empty (a test that plays WeChat's push itself needs to know them). */
+  readonly mediaTraceIds: string[] = [];
   pushTargets = new Map<string, PushTarget>();
   readonly pushes: PushRecord[] = [];
   pushRetryMs = 1000;

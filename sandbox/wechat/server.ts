@@ -392,7 +392,7 @@ export class WeChatDouble {
     if ('errcode' in pre) return pre;
     if (typeof body.media_url !== 'string' || !/^https?:\/\//.test(body.media_url)) return this.error(44002);
     if (body.media_type !== 1 && body.media_type !== 2) return this.error(47001);
-    const trace = traceId();
+    const trace = this.security.mediaTraceIds.shift() ?? traceId();
     this.security.startMediaCheck(pre.appid, pre.openid, body.media_url, trace);
     return { errcode: 0, errmsg: 'ok', trace_id: trace };
   }

@@ -5,8 +5,7 @@ const SUGGESTS = new Set([ 'pass', 'review', 'risky' ]);
 
 /**
  * media_check_async's verdict: records it on the check (wx_media_checks, by trace_id) and
- * acts on its subject: a `risky` avatar is deleted (no longer served) and leaves the user's
- * profile; `pass`/`review` are noted on the file. `review` and `risky` are logged.
+ * acts on its subject (security.actOnVerdict). `review` and `risky` are logged.
  */
 export default async function wxaMediaCheck(ctx: Context, message: PushMessage): Promise<void> {
   const traceId = String(message.trace_id ?? '');
@@ -22,11 +21,7 @@ export default async function wxaMediaCheck(ctx: Context, message: PushMessage):
     },
     { new: true, upsert: true },
   ).lean();
-  // What the check was about decides what the verdict does.
-  const subject = (check?.subject ?? {}) as { kind?: string; uid?: string; fileId?: string };
-  if (subject.kind === 'avatar' && subject.uid && subject.fileId) {
-    if (suggest === 'risky') await ctx.service.wxminiprogram.user.rejectAvatar(subject.uid, subject.fileId);
-    else await ctx.service.account.avatar.markChecked(subject.fileId, suggest as 'pass' | 'review');
-  }
+  // What the check was about decides what the verdict does (nothing yet if that is not recorded).
+  if (check) await ctx.service.wxminiprogram.security.actOnVerdict(check);
   if (suggest !== 'pass') ctx.logger.warn('[push] media check %s: %s (label %s) for %j', traceId, suggest, result.label, check?.subject);
 }

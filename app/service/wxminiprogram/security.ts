@@ -1,6 +1,6 @@
 import WxmpIndexService from './index';
 import { WeChatError } from '../../lib/errors';
-import type { ContentSuggest } from '../../model/media_check';
+import type { ContentSuggest, IMediaCheck } from '../../model/media_check';
 import type { WeChatReply } from './client';
 
 /** msg_sec_check / media_check_async scenes: 1 profile, 2 comment, 3 forum, 4 social log. */
@@ -80,6 +80,20 @@ export default class WxmpSecurityService extends WxmpIndexService {
       $setOnInsert: { status: 'pending' },
     }, { upsert: true });
     return reply.trace_id;
+  }
+
+  /**
+   * Acts on a media check's verdict: a `risky` avatar is deleted (no longer served) and leaves
+   * its user's profile; `pass`/`review` are noted on the file. Called by whichever side learns
+   * the second half (WeChat does not order its push after its answer): the push handler when
+   * the subject was recorded first, setAvatar when the verdict was. Both may act; it is
+   * idempotent.
+   */
+  async actOnVerdict(check: Pick<IMediaCheck, 'subject' | 'status'>): Promise<void> {
+    const subject = check.subject as { kind?: string; uid?: string; fileId?: string };
+    if (check.status === 'pending' || subject.kind !== 'avatar' || !subject.uid || !subject.fileId) return;
+    if (check.status === 'risky') await this.service.wxminiprogram.user.rejectAvatar(subject.uid, subject.fileId);
+    else await this.service.account.avatar.markChecked(subject.fileId, check.status);
   }
 
   private optional(input: MsgSecCheckInput): Record<string, string> {

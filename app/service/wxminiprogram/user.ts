@@ -327,8 +327,10 @@ export default class WxmpUserService extends WxmpIndexService {
     const user = await this.requireUser(uid);
     const avatars = this.service.account.avatar;
     const stored = await avatars.store(uid, upload);
+    const { security } = this.service.wxminiprogram;
+    let traceId: string;
     try {
-      await this.service.wxminiprogram.security.mediaCheckAsync({
+      traceId = await security.mediaCheckAsync({
         openid: user.openId, scene: 1, mediaUrl: stored.url, mediaType: 2, subject: { kind: 'avatar', uid, fileId: stored.id },
       });
       const updated = await this.userMODEL.updateOne({ _id: user._id }, { $set: { 'wxUserInfo.avatarUrl': stored.url, isWXAuth: true } });
@@ -338,6 +340,11 @@ export default class WxmpUserService extends WxmpIndexService {
       throw err;
     }
     await avatars.removeFor(uid, stored.id);
+    // The verdict may have been pushed while this ran: before the check's subject was
+    // recorded (the push handler then had nothing to act on) or before the profile showed
+    // this image (a rejection then had no URL to clear). Acting once more covers both.
+    const check = await this.ctx.models.MediaCheck.findById(traceId, { subject: 1, status: 1 }).lean();
+    if (check) await security.actOnVerdict(check);
     return { avatarUrl: stored.url };
   }
 

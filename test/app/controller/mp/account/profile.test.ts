@@ -192,6 +192,29 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       await upload(token, await cameraJpeg(100, 100)).expect(200); // may upload another
     });
 
+    it('a risky verdict pushed before media_check_async answered (WeChat does not order the two) still withdraws the image', async () => {
+      const mp = new MiniProgram(app);
+      const { token } = await mp.login();
+      const { appid } = app.config.wxmp;
+      const target = wechat().security.pushTargets.get(appid)!;
+      // The verdict for the trace_id the check is about to get, delivered through the push URL
+      // first; the double's own push (after its answer) is held back.
+      const trace = `early-${Date.now()}`;
+      wechat().security.mediaTraceIds.push(trace);
+      const pushed = await wechat().security.push(appid, target, {
+        ToUserName: 'gh_sandbox0000001', FromUserName: mp.openid, CreateTime: Math.floor(Date.now() / 1000), MsgType: 'event',
+        Event: 'wxa_media_check', appid, trace_id: trace, version: 2, errcode: 0, errmsg: 'ok', result: { suggest: 'risky', label: 20002 },
+      });
+      assert.equal(pushed.delivered, true);
+      await until(async () => (await ctx().models.MediaCheck.findById(trace).lean())?.status === 'risky', 3000, 'the early verdict to be recorded');
+      wechat().setPushTarget(appid, undefined);
+      const res = await upload(token, await cameraJpeg(100, 100)).expect(200);
+      await app.httpRequest().get(new URL(res.body.avatarUrl).pathname).expect(404);
+      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`).expect(200);
+      assert.equal(info.body.userInfo.avatarUrl, undefined);
+      assert.equal(await bucketFiles().countDocuments(), 0);
+    });
+
     it('20 concurrent uploads all succeed, one stored avatar each', async function() {
       this.timeout(30_000);
       const users: string[] = [];
