@@ -1,7 +1,7 @@
 /** What bench/run.ts and bench/profile.ts share: the peer, the user and token, RSS readings. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type autocannon from 'autocannon';
 import { ROOT } from '../test/helpers/prod';
 import { childEnv } from '../test/helpers/process';
@@ -52,9 +52,37 @@ export function startPeer(port: number, mongoUri: string, workers: number, nodeA
   });
 }
 
-/** RSS (MiB) of these processes. */
-export async function rssOf(pids: number[]): Promise<{ pid: number; rssMiB: number }[]> {
-  return pids.map(pid => ({ pid, rssMiB: Math.round(Number(execFileSync('ps', [ '-o', 'rss=', '-p', String(pid) ]).toString().trim()) / 1024) }));
+/** RSS (MiB) of these processes, read from /proc (cheap enough to sample while autocannon runs in this process). */
+function rssOf(pids: number[]): { pid: number; rssMiB: number }[] {
+  return pids.map(pid => {
+    const kib = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return { pid, rssMiB: Math.round(Number(kib?.[1] ?? 0) / 1024) };
+  });
+}
+
+/**
+ * Samples the processes' RSS every 250 ms while `load` runs; answers the samples per pid.
+ * RSS read once after a run depends on whether a full GC happened to run just before; the
+ * samples across the runs show the memory a worker holds while it serves.
+ */
+export async function sampleRss<T>(pids: number[], samples: Map<number, number[]>, load: Promise<T>): Promise<T> {
+  const timer = setInterval(() => {
+    for (const { pid, rssMiB } of rssOf(pids)) {
+      const values = samples.get(pid) ?? [];
+      values.push(rssMiB);
+      samples.set(pid, values);
+    }
+  }, 250);
+  try {
+    return await load;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** The median of each pid's samples. */
+export function medianRss(samples: Map<number, number[]>): { pid: number; rssMiB: number }[] {
+  return [ ...samples ].map(([ pid, values ]) => ({ pid, rssMiB: [ ...values ].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0 }));
 }
 
 /** POST /user/auth requests, each with its own single-use code. */

@@ -136,7 +136,8 @@ async function startEgg(port: number, args: string[], env: Record<string, string
 }
 
 async function main(): Promise<void> {
-  execFileSync(process.execPath, [ 'scripts/build.js' ], { cwd: ROOT, stdio: 'inherit' });
+  // BENCH_APP_DIR: a build made elsewhere (an A/B against another commit); otherwise build dist/ now.
+  if (!process.env.BENCH_APP_DIR) execFileSync(process.execPath, [ 'scripts/build.js' ], { cwd: ROOT, stdio: 'inherit' });
   fs.rmSync(OUT, { recursive: true, force: true });
   const appDir = path.join(OUT, 'app');
   const peerDir = path.join(OUT, 'peer');

@@ -11,7 +11,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import autocannon from 'autocannon';
 import { freePort, ROOT, startProd, workerMemory, type ProdApp } from '../test/helpers/prod';
 import { spawnSandbox, waitExit, type SandboxProcess } from '../test/helpers/process';
-import { APPID, benchUser, JWT_SECRET, loginRequests, rssOf, startPeer } from './harness';
+import { APPID, benchUser, JWT_SECRET, loginRequests, medianRss, sampleRss, startPeer } from './harness';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 6);
 /** bare and info alternate this many times; the table shows each one's median round. */
@@ -87,9 +87,13 @@ async function main(): Promise<void> {
     const bareRounds: Row[] = [];
     const infoRounds: Row[] = [];
     const peerRounds: Row[] = [];
+    // Each side's worker RSS, sampled while it serves info.
+    const appWorkers = (await workerMemory(TITLE)).map(w => w.pid);
+    const appRss = new Map<number, number[]>();
+    const peerRss = new Map<number, number[]>();
     for (let round = 0; round < ROUNDS; round++) {
-      infoRounds.push(await measure('app: GET /user/info', { url: `${base}/api/v1/mp/account/user/info`, headers: authHeaders }));
-      peerRounds.push(await measure('peer (minimal Koa): GET /user/info', { url: peerUrl, headers: authHeaders }));
+      infoRounds.push(await sampleRss(appWorkers, appRss, measure('app: GET /user/info', { url: `${base}/api/v1/mp/account/user/info`, headers: authHeaders })));
+      peerRounds.push(await sampleRss(peer.pids, peerRss, measure('peer (minimal Koa): GET /user/info', { url: peerUrl, headers: authHeaders })));
       bareRounds.push(await measure('app: bare JWT route (GET /session)', { url: `${base}/api/v1/mp/account/session`, headers: authHeaders }));
     }
     const bare = median(bareRounds);
@@ -101,9 +105,7 @@ async function main(): Promise<void> {
       url: `${base}/api/v1/mp/account/user/auth`,
       ...await loginRequests(wechatUrl, 40_000),
     });
-    const memory = await workerMemory(TITLE);
-    const peerMemory = await rssOf(peer.pids);
-    writeResults({ info, peerInfo, bare, login }, memory, peerMemory);
+    writeResults({ info, peerInfo, bare, login }, medianRss(appRss), medianRss(peerRss));
   } finally {
     if (peer) {
       peer.child.kill('SIGTERM');
@@ -136,6 +138,8 @@ function writeResults(rows: { info: Row; peerInfo: Row; bare: Row; login: Row },
     'driver, one findOne by _id with a projection, the same JSON answer), same sandbox MongoDB, same user and token;',
     `autocannon ${CONNECTIONS} connections x ${DURATION_S} s per run; app info, peer info and the app's bare route alternate`,
     `${ROUNDS} times and each row is its median run; all on one ${require('node:os').cpus().length}-core machine (load generator and database included).`,
+    '',
+    'RSS per worker: the median of samples taken every 250 ms while that side served info.',
     '',
     '| | req/s | p50 ms | p99 ms | non-2xx | errors | RSS per worker |',
     '|---|---:|---:|---:|---:|---:|---|',
