@@ -15,7 +15,7 @@ import { APPID, benchUser, JWT_SECRET, loginRequests, medianRss, sampleRss, star
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 6);
 /** bare and info alternate this many times; the table shows each one's median round. */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const TITLE = 'wxmp-bench';
 
