@@ -1,13 +1,42 @@
 /** What bench/run.ts and bench/profile.ts share: the peer, the user and token, RSS readings. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type autocannon from 'autocannon';
 import { ROOT } from '../test/helpers/prod';
 import { childEnv } from '../test/helpers/process';
 
 export const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef0123456789';
 export const APPID = 'wxsandbox0000000001';
+
+/** The app's environment in every bench: the sandbox's database and WeChat double. */
+export function appEnv(mongoUri: string, wechatUrl: string): Record<string, string> {
+  return {
+    MONGODB_URI: mongoUri, WXMP_APPID: APPID, WXMP_SECRET: 'sandbox-app-secret', WXMP_API_BASE: wechatUrl, JWT_SECRET,
+    // The bench logs in from one address far faster than people do; the limiter still counts
+    // every login in MongoDB, so its cost is measured.
+    RATE_LIMIT_LOGIN_PER_MINUTE: '100000000',
+  };
+}
+
+/** A build (dist/ or another) with one or more workers, started by egg-scripts as `npm start` does. */
+export function startEgg(title: string, dir: string, port: number, workers: number, args: string[], env: Record<string, string>): { baseUrl: string; stop(): void } {
+  const eggScripts = path.join(ROOT, 'node_modules', '.bin', 'egg-scripts');
+  const opts = { cwd: ROOT, env: childEnv({ ...env, NODE_CLUSTER_SCHED_POLICY: 'none' }), stdio: 'inherit' as const };
+  execFileSync(eggScripts, [ 'start', '--daemon', `--title=${title}`, '--env=prod', `--port=${port}`, `--workers=${workers}`, ...args, dir ], opts);
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    stop() {
+      execFileSync(eggScripts, [ 'stop', `--title=${title}` ], opts);
+    },
+  };
+}
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+export function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
 
 export async function post<T>(url: string, body: unknown, token?: string): Promise<T> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };

@@ -12,8 +12,8 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
 import { freePort, ROOT, workerMemory } from '../test/helpers/prod';
-import { childEnv, spawnSandbox, waitExit } from '../test/helpers/process';
-import { APPID, benchUser, JWT_SECRET, loginRequests, startPeer } from './harness';
+import { spawnSandbox, waitExit } from '../test/helpers/process';
+import { appEnv, benchUser, cpuSeconds, loginRequests, startEgg, startPeer } from './harness';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -106,12 +106,6 @@ function selfTimes(profile: CpuProfile): { groups: Map<string, number>; function
   return { groups, functions, total, span: to - from };
 }
 
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
-
 /** The profile this pid wrote on exit (file names end in .<pid>.<tid>.<seq>.cpuprofile), waited for up to 10 s. */
 async function profileOf(dir: string, pid: number): Promise<CpuProfile> {
   for (let i = 0; i < 100; i++) {
@@ -120,19 +114,6 @@ async function profileOf(dir: string, pid: number): Promise<CpuProfile> {
     await new Promise(r => setTimeout(r, 100));
   }
   throw new Error(`no profile for pid ${pid} in ${dir}`);
-}
-
-/** The production build with one worker, started by egg-scripts with extra arguments. */
-async function startEgg(port: number, args: string[], env: Record<string, string>): Promise<{ baseUrl: string; stop(): Promise<void> }> {
-  const eggScripts = path.join(ROOT, 'node_modules', '.bin', 'egg-scripts');
-  const opts = { cwd: ROOT, env: childEnv({ ...env, NODE_CLUSTER_SCHED_POLICY: 'none' }), stdio: 'inherit' as const };
-  execFileSync(eggScripts, [ 'start', '--daemon', `--title=${TITLE}`, '--env=prod', `--port=${port}`, '--workers=1', ...args, process.env.BENCH_APP_DIR ?? 'dist' ], opts);
-  return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    async stop() {
-      execFileSync(eggScripts, [ 'stop', `--title=${TITLE}` ], opts);
-    },
-  };
 }
 
 async function main(): Promise<void> {
@@ -144,10 +125,10 @@ async function main(): Promise<void> {
   const sandbox = await spawnSandbox([ '--mongo-port', String(await freePort()), '--wechat-port', String(await freePort()) ], [ 'mongo', 'wechat' ]);
   const mongoUri = `${sandbox.urls.mongo}/wxmp_bench`;
   // egg-scripts passes --node-options--<flag> to the master, whose workers inherit it.
-  const app = await startEgg(await freePort(), (PROFILE ? [ '--node-options--cpu-prof', `--node-options--cpu-prof-dir=${appDir}` ] : []).concat(process.env.BENCH_APP_ARGS ? process.env.BENCH_APP_ARGS.split(' ') : []), {
-    MONGODB_URI: mongoUri, WXMP_APPID: APPID, WXMP_SECRET: 'sandbox-app-secret', WXMP_API_BASE: sandbox.urls.wechat, JWT_SECRET,
-    RATE_LIMIT_LOGIN_PER_MINUTE: '100000000', // counted, never refused (as in npm run bench)
-  });
+  const app = startEgg(TITLE, process.env.BENCH_APP_DIR ?? 'dist', await freePort(), 1, [
+    ...PROFILE ? [ '--node-options--cpu-prof', `--node-options--cpu-prof-dir=${appDir}` ] : [],
+    ...process.env.BENCH_APP_ARGS ? process.env.BENCH_APP_ARGS.split(' ') : [],
+  ], appEnv(mongoUri, sandbox.urls.wechat));
   const peerPort = await freePort();
   const peer = await startPeer(peerPort, mongoUri, 1, PROFILE ? [ '--cpu-prof', `--cpu-prof-dir=${peerDir}` ] : []);
   const [ appWorker ] = await workerMemory(TITLE);
@@ -169,7 +150,7 @@ async function main(): Promise<void> {
       process.stdout.write(`profile: ${name}: ${Math.round(result.requests.average)} req/s, ${result.non2xx} non-2xx; CPU µs per request: ${cpu.join(', ')}\n`);
     }
   } finally {
-    await app.stop();
+    app.stop();
     peer.child.kill('SIGTERM');
     await waitExit(peer.child);
     sandbox.child.kill('SIGTERM');

@@ -11,7 +11,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import autocannon from 'autocannon';
 import { freePort, ROOT, startProd, workerMemory, type ProdApp } from '../test/helpers/prod';
 import { spawnSandbox, waitExit, type SandboxProcess } from '../test/helpers/process';
-import { APPID, benchUser, JWT_SECRET, loginRequests, medianRss, sampleRss, startPeer } from './harness';
+import { appEnv, benchUser, loginRequests, medianRss, sampleRss, startPeer } from './harness';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 6);
 /** bare and info alternate this many times; the table shows each one's median round. */
@@ -56,16 +56,7 @@ async function main(): Promise<void> {
       title: TITLE,
       port: appPort,
       workers: 2,
-      env: {
-        MONGODB_URI: `${sandbox.urls.mongo}/wxmp_bench`,
-        WXMP_APPID: APPID,
-        WXMP_SECRET: 'sandbox-app-secret',
-        WXMP_API_BASE: wechatUrl,
-        JWT_SECRET,
-        // The bench logs in from one address far faster than people do; the limiter still
-        // counts every login in MongoDB, so its cost is measured.
-        RATE_LIMIT_LOGIN_PER_MINUTE: '100000000',
-      },
+      env: appEnv(`${sandbox.urls.mongo}/wxmp_bench`, wechatUrl),
     });
     const base = app.baseUrl;
     const token = await benchUser(base, wechatUrl);
