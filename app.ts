@@ -35,7 +35,7 @@ export default class AppBootHook implements IBoot {
     // (`_method` turning a POST into another method). Each is a step of every request.
     const { config } = this.app;
     config.coreMiddleware = [ 'requestId', 'errorHandler', ...config.coreMiddleware.filter((name: string) => !WEBSITE_MIDDLEWARE.has(name)) ];
-    this.app.config.onClientError = clientErrorResponse;
+    config.onClientError = clientErrorResponse;
   }
 
   async didReady(): Promise<void> {
