@@ -1,4 +1,4 @@
-import type { EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
+import type { Context, EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
 import type { HttpServerConfig } from '../app/lib/http_server';
 import { env, envInt, parseInternalKeys } from './env';
 import { mongoClientConfig } from './mongo_uri';
@@ -168,6 +168,8 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
     jsonLimit: '64kb', formLimit: '64kb', textLimit: '64kb',
     enableTypes: [ 'json', 'text' ],
     extendTypes: { text: [ 'text/xml', 'application/xml' ] },
+    // A GET or HEAD has no body to parse (no route reads one): the parser is not run for them.
+    ignore: (ctx: Context) => ctx.method === 'GET' || ctx.method === 'HEAD',
   };
 
   // Credentials in MONGODB_URI are split off into the driver's `auth` option (mongo_uri.ts).

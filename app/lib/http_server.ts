@@ -46,6 +46,10 @@ export function installLoadShedding(server: Server, maxInFlight: () => number): 
   const [ app ] = handlers;
   server.removeListener('request', app);
   let inFlight = 0;
+  // One function for every response (a closure per request is garbage on the hot path).
+  const release = (): void => {
+    inFlight--;
+  };
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const max = maxInFlight();
     if (max > 0 && inFlight >= max && !ALWAYS_SERVED.has((req.url ?? '').split('?', 1)[0])) {
@@ -53,7 +57,7 @@ export function installLoadShedding(server: Server, maxInFlight: () => number): 
       return;
     }
     inFlight++;
-    res.once('close', () => inFlight--);
+    res.on('close', release); // emitted once per response
     app(req, res);
   });
   return () => inFlight;
