@@ -1,0 +1,111 @@
+/**
+ * `npm run bench:alloc`: what one `GET /user/info` allocates, the app beside the peer, by
+ * package and by function. The production build and the peer run with one worker each and
+ * V8's sampling heap profiler (bench/heap_sampler.js); each serves BENCH_REQUESTS requests
+ * (default 20000, after a warm-up) while sampling. Unlike CPU time, bytes allocated per
+ * request hardly move with the host's load, so a change of a kilobyte shows; and every
+ * kilobyte is work for the young-generation GC. BENCH_APP_DIR runs another build.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import autocannon from 'autocannon';
+import { freePort, ROOT, workerMemory } from '../test/helpers/prod';
+import { spawnSandbox, waitExit } from '../test/helpers/process';
+import { appEnv, benchUser, startEgg, startPeer } from './harness';
+
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
+const OUT = path.join(ROOT, 'bench', 'profiles');
+const TITLE = 'wxmp-bench-alloc';
+
+interface SamplingNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: SamplingNode[];
+}
+
+/** Where a frame's bytes are counted: a package, the app's file, a Node module, or native. */
+function groupOf(url: string, functionName: string): string {
+  const modules = url.lastIndexOf('/node_modules/');
+  if (modules >= 0) {
+    const rest = url.slice(modules + '/node_modules/'.length).split('/');
+    return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+  }
+  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
+  if (url.includes('/dist/')) return `app: ${url.slice(url.indexOf('/dist/') + 6)}`;
+  if (url.includes('/bench/')) return `peer: ${path.basename(url)}`;
+  return url || `(native) ${functionName || 'anonymous'}`;
+}
+
+function bytesBy(root: SamplingNode): { groups: Map<string, number>; functions: Map<string, number>; total: number } {
+  const groups = new Map<string, number>();
+  const functions = new Map<string, number>();
+  let total = 0;
+  const stack = [ root ];
+  while (stack.length) {
+    const node = stack.pop()!;
+    stack.push(...node.children);
+    if (!node.selfSize) continue;
+    const { url, functionName, lineNumber } = node.callFrame;
+    const group = groupOf(url, functionName);
+    const fn = `${group} ${functionName || '(anonymous)'}:${lineNumber + 1}`;
+    total += node.selfSize;
+    groups.set(group, (groups.get(group) ?? 0) + node.selfSize);
+    functions.set(fn, (functions.get(fn) ?? 0) + node.selfSize);
+  }
+  return { groups, functions, total };
+}
+
+async function profileOf(pid: number): Promise<SamplingNode> {
+  const file = path.join(OUT, `${pid}.heapprofile`);
+  for (let i = 0; i < 100 && !fs.existsSync(file); i++) await new Promise(r => setTimeout(r, 100));
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { head: SamplingNode }).head;
+}
+
+async function main(): Promise<void> {
+  if (!process.env.BENCH_APP_DIR) execFileSync(process.execPath, [ 'scripts/build.js' ], { cwd: ROOT, stdio: 'inherit' });
+  fs.mkdirSync(OUT, { recursive: true });
+  const sampler = path.join(ROOT, 'bench', 'heap_sampler.js');
+  process.env.BENCH_ALLOC_DIR = OUT; // read by the sampler in the app's workers and the peer
+  const sandbox = await spawnSandbox([ '--mongo-port', String(await freePort()), '--wechat-port', String(await freePort()) ], [ 'mongo', 'wechat' ]);
+  const mongoUri = `${sandbox.urls.mongo}/wxmp_bench`;
+  const app = startEgg(TITLE, process.env.BENCH_APP_DIR ?? 'dist', await freePort(), 1, [ `--node-options--require=${sampler}` ], appEnv(mongoUri, sandbox.urls.wechat));
+  const peerPort = await freePort();
+  const peer = await startPeer(peerPort, mongoUri, 1, [ `--require=${sampler}` ]);
+  const bytes: Record<'app' | 'peer', ReturnType<typeof bytesBy>> = {} as Record<'app' | 'peer', ReturnType<typeof bytesBy>>;
+  try {
+    const [ appWorker ] = await workerMemory(TITLE);
+    const token = await benchUser(app.baseUrl, sandbox.urls.wechat);
+    const headers = { authorization: `Bearer ${token}` };
+    for (const [ name, base, pid ] of [ [ 'app', app.baseUrl, appWorker.pid ], [ 'peer', `http://127.0.0.1:${peerPort}`, peer.pids[0] ] ] as const) {
+      const url = `${base}/api/v1/mp/account/user/info`;
+      await autocannon({ url, headers, connections: 32, duration: 3 }); // warm-up
+      process.kill(pid, 'SIGUSR2');
+      const result = await autocannon({ url, headers, connections: 32, amount: REQUESTS });
+      process.kill(pid, 'SIGUSR1');
+      if (result.non2xx || result.errors) throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+      bytes[name] = bytesBy(await profileOf(pid));
+    }
+  } finally {
+    app.stop();
+    peer.child.kill('SIGTERM');
+    await waitExit(peer.child);
+    sandbox.child.kill('SIGTERM');
+    await waitExit(sandbox.child);
+  }
+  const kib = (b: number | undefined) => ((b ?? 0) / REQUESTS / 1024).toFixed(2);
+  process.stdout.write(`\nallocated per request: app ${kib(bytes.app.total)} KiB, peer ${kib(bytes.peer.total)} KiB\n`);
+  const table = (title: string, key: 'groups' | 'functions', rows: number) => {
+    const gap = (k: string) => (bytes.app[key].get(k) ?? 0) - (bytes.peer[key].get(k) ?? 0);
+    const keys = [ ...new Set([ ...bytes.app[key].keys(), ...bytes.peer[key].keys() ]) ].sort((x, y) => gap(y) - gap(x)).slice(0, rows);
+    process.stdout.write(`\n${title} (KiB per request; sorted by app - peer)\n${'app'.padStart(7)} ${'peer'.padStart(7)}  where\n`);
+    for (const k of keys) process.stdout.write(`${kib(bytes.app[key].get(k)).padStart(7)} ${kib(bytes.peer[key].get(k)).padStart(7)}  ${k}\n`);
+  };
+  table('by package', 'groups', 20);
+  table('by function', 'functions', 30);
+}
+
+main().catch(err => {
+  process.stderr.write(`alloc: FAILED: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
