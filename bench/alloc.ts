@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   const app = startEgg(TITLE, process.env.BENCH_APP_DIR ?? 'dist', await freePort(), 1, [ `--node-options--require=${sampler}` ], appEnv(mongoUri, sandbox.urls.wechat));
   const peerPort = await freePort();
   const peer = await startPeer(peerPort, mongoUri, 1, [ `--require=${sampler}` ]);
-  const bytes: Record<'app' | 'peer', ReturnType<typeof bytesBy>> = {} as Record<'app' | 'peer', ReturnType<typeof bytesBy>>;
+  const measured = new Map<'app' | 'peer', ReturnType<typeof bytesBy>>();
   try {
     const [ appWorker ] = await workerMemory(TITLE);
     const token = await benchUser(app.baseUrl, sandbox.urls.wechat);
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
       const result = await autocannon({ url, headers, connections: 32, amount: REQUESTS });
       process.kill(pid, 'SIGUSR1');
       if (result.non2xx || result.errors) throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-      bytes[name] = bytesBy(await profileOf(pid));
+      measured.set(name, bytesBy(await profileOf(pid)));
     }
   } finally {
     app.stop();
@@ -93,6 +93,7 @@ async function main(): Promise<void> {
     sandbox.child.kill('SIGTERM');
     await waitExit(sandbox.child);
   }
+  const bytes = { app: measured.get('app')!, peer: measured.get('peer')! };
   const kib = (b: number | undefined) => ((b ?? 0) / REQUESTS / 1024).toFixed(2);
   process.stdout.write(`\nallocated per request: app ${kib(bytes.app.total)} KiB, peer ${kib(bytes.peer.total)} KiB\n`);
   const table = (title: string, key: 'groups' | 'functions', rows: number) => {
