@@ -1,5 +1,6 @@
 import type { Agent, IBoot } from 'egg';
 import { agentMetrics } from './app/lib/metrics_cluster';
+import { hideSecretsFromConfigDump } from './config/dump';
 
 type SandboxBoot = typeof import('./sandbox/boot');
 
@@ -19,6 +20,10 @@ export default class AgentBootHook implements IBoot {
 
   constructor(private readonly agent: Agent) {
     agentMetrics(agent);
+  }
+
+  configWillLoad(): void {
+    hideSecretsFromConfigDump(this.agent.config.dump.ignore);
   }
 
   async didLoad(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { Application, IBoot } from 'egg';
+import { hideSecretsFromConfigDump } from './config/dump';
 import { NoContextStorage } from './app/lib/context_storage';
 import { clientErrorResponse, configureServer, installLoadShedding } from './app/lib/http_server';
 import { reportTokenExpiry } from './app/lib/metrics';
@@ -36,6 +37,7 @@ export default class AppBootHook implements IBoot {
     const { config } = this.app;
     config.coreMiddleware = [ 'requestId', 'errorHandler', ...config.coreMiddleware.filter((name: string) => !WEBSITE_MIDDLEWARE.has(name)) ];
     config.onClientError = clientErrorResponse;
+    hideSecretsFromConfigDump(config.dump.ignore);
   }
 
   async didReady(): Promise<void> {

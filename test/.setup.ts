@@ -12,7 +12,7 @@ afterEach(mm.restore);
 
 const ROOT = path.resolve(__dirname, '..');
 
-// After the whole suite: no appsecret, JWT secret or session_key in any log line or dumped
+// After the whole suite: no appsecret, JWT secret, push Token/EncodingAESKey or session_key in any log line or dumped
 // config any test app of this run wrote (each has its own dirs under .test-output/<pid>).
 // Runs last, after the apps closed and flushed their logs.
 after(async function() {
@@ -20,8 +20,8 @@ after(async function() {
   await new Promise(r => setTimeout(r, 1200));
   const output = testOutputRoot(ROOT);
   const config = unittestConfig({ baseDir: ROOT } as Parameters<typeof unittestConfig>[0]);
-  const secrets = [ config.wxmp.secret, config.jwt?.secret, ...ISSUED_SESSION_KEYS ].filter((s): s is string => !!s);
-  assert.ok(secrets.length >= 2);
+  const secrets = [ config.wxmp.secret, config.jwt?.secret, config.wxmp.push?.token, config.wxmp.push?.aesKey, ...ISSUED_SESSION_KEYS ].filter((s): s is string => !!s);
+  assert.ok(secrets.length >= 4);
   assert.deepEqual(findSecrets([ output, path.join(ROOT, 'logs'), path.join(ROOT, 'run') ], secrets), []);
   fs.rmSync(output, { recursive: true, force: true });
 });

@@ -9,6 +9,9 @@ import { MiniProgram } from '../helpers/client';
 import { findSecrets } from '../helpers/secrets';
 
 const PASSWORD = 'db-pass-Zq7wX9vK2mN4';
+// Secrets of other kinds in the same app, for the config dump's ignore list.
+const INTERNAL_KEY = 'internal-key-Hq3rT8yU1oP6aS5dF2gJ';
+const PREVIOUS_JWT_SECRET = 'previous-jwt-secret-Lk9mN2bV7cX4zQ1w';
 
 describe('test/config/mongo_credentials.test.ts (no database password at rest)', () => {
   it('splits user:password out of MONGODB_URI; the URL keeps hosts and options', () => {
@@ -28,6 +31,8 @@ describe('test/config/mongo_credentials.test.ts (no database password at rest)',
       this.timeout(60_000);
       sandbox = await startMongoSandbox({ port: 0, users: [ { username: 'wxmp_app', password: PASSWORD } ] });
       mm(process.env, 'MONGODB_URI', `mongodb://wxmp_app:${PASSWORD}@127.0.0.1:${sandbox.port}/wxmp_cred?authSource=admin`);
+      mm(process.env, 'INTERNAL_API_KEYS', `ops:${INTERNAL_KEY}`);
+      mm(process.env, 'JWT_PREVIOUS_SECRETS', PREVIOUS_JWT_SECRET);
       app = mm.app({ cache: false });
       await app.ready();
     });
@@ -49,7 +54,7 @@ describe('test/config/mongo_credentials.test.ts (no database password at rest)',
       }
     });
 
-    it('egg\'s config dumps and the logs hold no database password', async () => {
+    it('egg\'s config dumps and the logs hold no database password, internal API key, previous JWT secret or push Token/EncodingAESKey', async () => {
       const agent = (app as unknown as { agent: MockApplication }).agent;
       const appDump = path.join(app.config.rundir, 'application_config.json');
       const agentDump = path.join(agent.config.rundir, 'agent_config.json');
@@ -61,7 +66,11 @@ describe('test/config/mongo_credentials.test.ts (no database password at rest)',
       }
       await new Promise(r => setTimeout(r, 1200)); // egg's file loggers flush every second
       const dirs = [ app.config.rundir, agent.config.rundir, app.config.logger.dir, agent.config.logger.dir ].filter((d): d is string => !!d);
-      assert.deepEqual(findSecrets(dirs, [ PASSWORD, encodeURIComponent(PASSWORD) ]), []);
+      assert.equal(app.config.internal.keys[0]?.key, INTERNAL_KEY, 'the app has the key');
+      assert.deepEqual(app.config.session.previousSecrets, [ PREVIOUS_JWT_SECRET ], 'and the previous secret');
+      const { token, aesKey } = app.config.wxmp.push; // the test config sets both
+      assert.ok(token.length > 8 && aesKey.length === 43, 'and the push secrets');
+      assert.deepEqual(findSecrets(dirs, [ PASSWORD, encodeURIComponent(PASSWORD), INTERNAL_KEY, PREVIOUS_JWT_SECRET, token, aesKey ]), []);
     });
   });
 });
