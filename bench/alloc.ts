@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import autocannon from 'autocannon';
 import { freePort, ROOT, workerMemory } from '../test/helpers/prod';
 import { spawnSandbox, waitExit } from '../test/helpers/process';
-import { appEnv, benchUser, startEgg, startPeer } from './harness';
+import { appEnv, benchUser, frameGroup, startEgg, startPeer } from './harness';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
 const OUT = path.join(ROOT, 'bench', 'profiles');
@@ -24,19 +24,6 @@ interface SamplingNode {
   children: SamplingNode[];
 }
 
-/** Where a frame's bytes are counted: a package, the app's file, a Node module, or native. */
-function groupOf(url: string, functionName: string): string {
-  const modules = url.lastIndexOf('/node_modules/');
-  if (modules >= 0) {
-    const rest = url.slice(modules + '/node_modules/'.length).split('/');
-    return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
-  }
-  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
-  if (url.includes('/dist/')) return `app: ${url.slice(url.indexOf('/dist/') + 6)}`;
-  if (url.includes('/bench/')) return `peer: ${path.basename(url)}`;
-  return url || `(native) ${functionName || 'anonymous'}`;
-}
-
 function bytesBy(root: SamplingNode): { groups: Map<string, number>; functions: Map<string, number>; total: number } {
   const groups = new Map<string, number>();
   const functions = new Map<string, number>();
@@ -46,8 +33,8 @@ function bytesBy(root: SamplingNode): { groups: Map<string, number>; functions: 
     const node = stack.pop()!;
     stack.push(...node.children);
     if (!node.selfSize) continue;
-    const { url, functionName, lineNumber } = node.callFrame;
-    const group = groupOf(url, functionName);
+    const { functionName, lineNumber } = node.callFrame;
+    const group = frameGroup(node.callFrame);
     const fn = `${group} ${functionName || '(anonymous)'}:${lineNumber + 1}`;
     total += node.selfSize;
     groups.set(group, (groups.get(group) ?? 0) + node.selfSize);
@@ -65,6 +52,7 @@ async function profileOf(pid: number): Promise<SamplingNode> {
 async function main(): Promise<void> {
   if (!process.env.BENCH_APP_DIR) execFileSync(process.execPath, [ 'scripts/build.js' ], { cwd: ROOT, stdio: 'inherit' });
   fs.mkdirSync(OUT, { recursive: true });
+  for (const f of fs.readdirSync(OUT)) if (f.endsWith('.heapprofile')) fs.rmSync(path.join(OUT, f)); // a pid's file is read as soon as it exists
   const sampler = path.join(ROOT, 'bench', 'heap_sampler.js');
   process.env.BENCH_ALLOC_DIR = OUT; // read by the sampler in the app's workers and the peer
   const sandbox = await spawnSandbox([ '--mongo-port', String(await freePort()), '--wechat-port', String(await freePort()) ], [ 'mongo', 'wechat' ]);

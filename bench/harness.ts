@@ -127,3 +127,20 @@ export async function loginRequests(wechatUrl: string, count: number): Promise<P
     requests: [ { setupRequest: req => ({ ...req, body: JSON.stringify({ jscode: codes[next++ % codes.length] }) }) } ],
   };
 }
+
+/**
+ * Where a profile frame's cost is counted: its package (node_modules/<name>), the app's file
+ * (dist/...), the peer, a Node module, or V8/native ((garbage collector), (program), ...).
+ */
+export function frameGroup({ url, functionName }: { url: string; functionName: string }): string {
+  if (!url) return functionName.startsWith('(') ? functionName : `(native) ${functionName || 'anonymous'}`;
+  const modules = url.lastIndexOf('/node_modules/');
+  if (modules >= 0) {
+    const rest = url.slice(modules + '/node_modules/'.length).split('/');
+    return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+  }
+  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
+  if (url.includes('/dist/')) return `app: ${url.slice(url.indexOf('/dist/') + 6)}`;
+  if (url.includes('/bench/')) return `peer: ${path.basename(url)}`;
+  return url;
+}

@@ -17,6 +17,9 @@ process.on('SIGUSR2', () => {
 process.on('SIGUSR1', () => {
   session.post('HeapProfiler.stopSampling', (err, result) => {
     if (err) return;
-    fs.writeFileSync(path.join(process.env.BENCH_ALLOC_DIR, `${process.pid}.heapprofile`), JSON.stringify(result.profile));
+    // Written whole, then renamed: the bench reads the file as soon as it appears.
+    const file = path.join(process.env.BENCH_ALLOC_DIR, `${process.pid}.heapprofile`);
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(result.profile));
+    fs.renameSync(`${file}.tmp`, file);
   });
 });

@@ -13,7 +13,7 @@ import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
 import { freePort, ROOT, workerMemory } from '../test/helpers/prod';
 import { spawnSandbox, waitExit } from '../test/helpers/process';
-import { appEnv, benchUser, cpuSeconds, loginRequests, startEgg, startPeer } from './harness';
+import { appEnv, benchUser, cpuSeconds, frameGroup, loginRequests, startEgg, startPeer } from './harness';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -38,20 +38,6 @@ interface CpuProfile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
-}
-
-/** The group a frame's self time is counted in. */
-function groupOf(node: ProfileNode): string {
-  const { url, functionName } = node.callFrame;
-  if (!url) return functionName.startsWith('(') ? functionName : `(native) ${functionName || 'anonymous'}`;
-  const modules = url.lastIndexOf('/node_modules/');
-  if (modules >= 0) {
-    const rest = url.slice(modules + '/node_modules/'.length).split('/');
-    return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
-  }
-  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
-  if (url.includes('/dist/')) return `app: ${url.slice(url.indexOf('/dist/') + 6)}`;
-  return url;
 }
 
 /**
@@ -98,7 +84,7 @@ function selfTimes(profile: CpuProfile): { groups: Map<string, number>; function
     t += dt;
     if (t < from || t >= to || !node || idle.has(id)) return;
     total += dt;
-    const group = groupOf(node);
+    const group = frameGroup(node.callFrame);
     groups.set(group, (groups.get(group) ?? 0) + dt);
     const fn = `${group} ${node.callFrame.functionName || '(anonymous)'}:${node.callFrame.lineNumber + 1}`;
     functions.set(fn, (functions.get(fn) ?? 0) + dt);
