@@ -10,8 +10,8 @@
  */
 import autocannon from 'autocannon';
 import { freePort, workerMemory } from '../test/helpers/prod';
-import { spawnSandbox, waitExit } from '../test/helpers/process';
-import { appEnv, benchUser, cpuSeconds, startEgg } from './harness';
+import { spawnSandbox } from '../test/helpers/process';
+import { appEnv, benchUser, cpuSeconds, startEgg, stopAll } from './harness';
 
 const RATE = Number(process.env.BENCH_RATE ?? 600);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 8);
@@ -41,9 +41,7 @@ async function main(): Promise<void> {
     const sorted = [ ...ratios ].sort((x, y) => x - y);
     process.stdout.write(`ab: B/A median ${sorted[Math.floor(sorted.length / 2)].toFixed(3)} (range ${sorted[0].toFixed(3)}–${sorted[sorted.length - 1].toFixed(3)})\n`);
   } finally {
-    for (const app of apps) app.stop();
-    sandbox.child.kill('SIGTERM');
-    await waitExit(sandbox.child);
+    await stopAll(apps, undefined, sandbox);
   }
 }
 

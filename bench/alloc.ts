@@ -11,8 +11,8 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import autocannon from 'autocannon';
 import { freePort, ROOT, workerMemory } from '../test/helpers/prod';
-import { spawnSandbox, waitExit } from '../test/helpers/process';
-import { appEnv, benchUser, frameGroup, startEgg, startPeer } from './harness';
+import { spawnSandbox } from '../test/helpers/process';
+import { appEnv, benchUser, frameGroup, startEgg, startPeer, stopAll } from './harness';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
 const OUT = path.join(ROOT, 'bench', 'profiles');
@@ -75,11 +75,7 @@ async function main(): Promise<void> {
       measured.set(name, bytesBy(await profileOf(pid)));
     }
   } finally {
-    app.stop();
-    peer.child.kill('SIGTERM');
-    await waitExit(peer.child);
-    sandbox.child.kill('SIGTERM');
-    await waitExit(sandbox.child);
+    await stopAll([ app ], peer, sandbox);
   }
   const bytes = { app: measured.get('app')!, peer: measured.get('peer')! };
   const kib = (b: number | undefined) => ((b ?? 0) / REQUESTS / 1024).toFixed(2);

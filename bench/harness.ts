@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type autocannon from 'autocannon';
 import { ROOT } from '../test/helpers/prod';
-import { childEnv } from '../test/helpers/process';
+import { childEnv, waitExit } from '../test/helpers/process';
 
 export const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef0123456789';
 export const APPID = 'wxsandbox0000000001';
@@ -143,4 +143,15 @@ export function frameGroup({ url, functionName }: { url: string; functionName: s
   if (url.includes('/dist/')) return `app: ${url.slice(url.indexOf('/dist/') + 6)}`;
   if (url.includes('/bench/')) return `peer: ${path.basename(url)}`;
   return url;
+}
+
+/** Stops what a bench started: the app builds, the peer, then the sandbox (the others use it). */
+export async function stopAll(apps: { stop(): void }[], peer: { child: ChildProcessWithoutNullStreams } | undefined, sandbox: { child: ChildProcessWithoutNullStreams }): Promise<void> {
+  for (const app of apps) app.stop();
+  if (peer) {
+    peer.child.kill('SIGTERM');
+    await waitExit(peer.child);
+  }
+  sandbox.child.kill('SIGTERM');
+  await waitExit(sandbox.child);
 }

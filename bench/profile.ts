@@ -12,8 +12,8 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
 import { freePort, ROOT, workerMemory } from '../test/helpers/prod';
-import { spawnSandbox, waitExit } from '../test/helpers/process';
-import { appEnv, benchUser, cpuSeconds, frameGroup, loginRequests, startEgg, startPeer } from './harness';
+import { spawnSandbox } from '../test/helpers/process';
+import { appEnv, benchUser, cpuSeconds, frameGroup, loginRequests, startEgg, startPeer, stopAll } from './harness';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -136,11 +136,7 @@ async function main(): Promise<void> {
       process.stdout.write(`profile: ${name}: ${Math.round(result.requests.average)} req/s, ${result.non2xx} non-2xx; CPU µs per request: ${cpu.join(', ')}\n`);
     }
   } finally {
-    app.stop();
-    peer.child.kill('SIGTERM');
-    await waitExit(peer.child);
-    sandbox.child.kill('SIGTERM');
-    await waitExit(sandbox.child);
+    await stopAll([ app ], peer, sandbox);
   }
   if (!PROFILE) return;
   const a = selfTimes(await profileOf(appDir, appWorker.pid));
