@@ -1,6 +1,6 @@
 import type { Context, EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
 import type { HttpServerConfig } from '../app/lib/http_server';
-import { env, envInt, parseInternalKeys } from './env';
+import { env, envInt, parseInternalKeys, previousJwtSecrets } from './env';
 import { mongoClientConfig } from './mongo_uri';
 
 export type TokenMode = 'classic' | 'stable';
@@ -183,7 +183,7 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
 
   const session: SessionConfig = {
     tokenTtlSeconds: parseTokenTtl(env('JWT_EXPIRES_IN') ?? '7d'),
-    previousSecrets: (env('JWT_PREVIOUS_SECRETS') ?? '').split(',').map(x => x.trim()).filter(Boolean),
+    previousSecrets: previousJwtSecrets(),
   };
   config.jwt = {
     secret: env('JWT_SECRET') ?? '',

@@ -52,6 +52,11 @@ export function parseInternalKeys(raw: string | undefined): { keys: { name: stri
   return { keys, problems };
 }
 
+/** `JWT_PREVIOUS_SECRETS="old1,old2"`: earlier JWT secrets that still verify during a rotation. */
+export function previousJwtSecrets(): string[] {
+  return (env('JWT_PREVIOUS_SECRETS') ?? '').split(',').map(x => x.trim()).filter(Boolean);
+}
+
 /** A set, non-blank variable, or undefined. */
 export function env(name: EnvName): string | undefined {
   const value = process.env[name];
@@ -90,8 +95,7 @@ export function prodEnvProblems(): string[] {
   if (pushKey !== undefined && !/^[A-Za-z0-9]{43}$/.test(pushKey)) problems.push('WXMP_PUSH_AES_KEY must be the 43-character EncodingAESKey');
   if (pushKey !== undefined && pushToken === undefined) problems.push('WXMP_PUSH_AES_KEY is set but WXMP_PUSH_TOKEN is not');
   problems.push(...parseInternalKeys(env('INTERNAL_API_KEYS')).problems);
-  const previous = (env('JWT_PREVIOUS_SECRETS') ?? '').split(',').map(x => x.trim()).filter(Boolean);
-  if (previous.some(x => x.length < MIN_JWT_SECRET_LENGTH)) problems.push(`JWT_PREVIOUS_SECRETS: each secret must be at least ${MIN_JWT_SECRET_LENGTH} characters`);
+  if (previousJwtSecrets().some(x => x.length < MIN_JWT_SECRET_LENGTH)) problems.push(`JWT_PREVIOUS_SECRETS: each secret must be at least ${MIN_JWT_SECRET_LENGTH} characters`);
   const base = env('PUBLIC_BASE_URL');
   if (base !== undefined && !/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(base)) problems.push('PUBLIC_BASE_URL must be an http(s) URL like https://api.example.com');
   const mode = env('WXMP_TOKEN_MODE');
