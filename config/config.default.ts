@@ -238,10 +238,10 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
   // fileSize a little above maxBytes: the avatar service's own count answers first, in its words.
   config.multipart = { mode: 'stream', fileSize: avatar.maxBytes + 1024, files: 1, fields: 10, whitelist: () => true };
 
-  const internal: InternalConfig = { keys: parseInternalKeys(env('INTERNAL_API_KEYS')).keys };
   // The dumped config (run/*_config.json) carries no secret: egg's default dump.ignore hides
   // `keys` (internal.keys) and /secret/i (jwt.secret, wxmp.secret, session.previousSecrets);
   // app.ts and agent.ts add the names it misses (config/dump.ts).
+  const internal: InternalConfig = { keys: parseInternalKeys(env('INTERNAL_API_KEYS')).keys };
 
   return { ...config, wxmp, health, session, rateLimit, overload, httpServer, avatar, internal, sandbox };
 };

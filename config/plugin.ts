@@ -2,8 +2,9 @@ import type { EggPlugin } from 'egg';
 
 /**
  * egg's built-in plugins this JSON API does not use are off: each adds a middleware (or
- * work) to every request. Kept: security (its headers and TRACE refusal), multipart
- * (avatars), schedule, logrotator, onerror, watcher/development (local only).
+ * work) to every request. Kept: security (its TRACE refusal and `../` check; the headers
+ * are set by the requestId middleware), multipart (avatars), schedule, logrotator, onerror,
+ * watcher/development (local only).
  */
 const plugin: EggPlugin = {
   mongoose: { enable: true, package: 'egg-mongoose' },
