@@ -11,7 +11,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import autocannon from 'autocannon';
 import { freePort, ROOT, startProd, workerMemory, type ProdApp } from '../test/helpers/prod';
 import { spawnSandbox, waitExit, type SandboxProcess } from '../test/helpers/process';
-import { appEnv, benchUser, loginRequests, medianRss, sampleRss, startPeer } from './harness';
+import { appEnv, benchUser, cpuSeconds, loginRequests, medianRss, sampleRss, startPeer } from './harness';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 6);
 /** bare and info alternate this many times; the table shows each one's median round. */
@@ -26,10 +26,18 @@ interface Row {
   p99: number;
   non2xx: number;
   errors: number;
+  /** CPU µs per request of each worker of the side measured (how the load was split between them). */
+  workerCpu: number[];
 }
 
-async function measure(name: string, opts: autocannon.Options): Promise<Row> {
+/**
+ * One autocannon run; `workers` are the pids of the side's workers, whose CPU time per
+ * request is recorded (steadier than req/s on a shared host, and it shows a worker left idle).
+ */
+async function measure(name: string, opts: autocannon.Options, workers: number[] = []): Promise<Row> {
+  const before = workers.map(cpuSeconds);
   const result = await autocannon({ connections: CONNECTIONS, duration: DURATION_S, ...opts });
+  const served = Math.max(1, result.requests.total);
   const row = {
     name,
     reqPerSec: Math.round(result.requests.average),
@@ -37,8 +45,10 @@ async function measure(name: string, opts: autocannon.Options): Promise<Row> {
     p99: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
+    workerCpu: workers.map((pid, i) => Math.round((cpuSeconds(pid) - before[i]) * 1e6 / served)),
   };
-  process.stdout.write(`bench: ${name}: ${row.reqPerSec} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, non-2xx ${row.non2xx}, errors ${row.errors}\n`);
+  const cpu = row.workerCpu.length ? `, worker CPU µs per request ${row.workerCpu.join(' + ')}` : '';
+  process.stdout.write(`bench: ${name}: ${row.reqPerSec} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, non-2xx ${row.non2xx}, errors ${row.errors}${cpu}\n`);
   return row;
 }
 
@@ -83,8 +93,8 @@ async function main(): Promise<void> {
     const appRss = new Map<number, number[]>();
     const peerRss = new Map<number, number[]>();
     for (let round = 0; round < ROUNDS; round++) {
-      infoRounds.push(await sampleRss(appWorkers, appRss, measure('app: GET /user/info', { url: `${base}/api/v1/mp/account/user/info`, headers: authHeaders })));
-      peerRounds.push(await sampleRss(peer.pids, peerRss, measure('peer (minimal Koa): GET /user/info', { url: peerUrl, headers: authHeaders })));
+      infoRounds.push(await sampleRss(appWorkers, appRss, measure('app: GET /user/info', { url: `${base}/api/v1/mp/account/user/info`, headers: authHeaders }, appWorkers)));
+      peerRounds.push(await sampleRss(peer.pids, peerRss, measure('peer (minimal Koa): GET /user/info', { url: peerUrl, headers: authHeaders }, peer.pids)));
       bareRounds.push(await measure('app: bare JWT route (GET /session)', { url: `${base}/api/v1/mp/account/session`, headers: authHeaders }));
     }
     const bare = median(bareRounds);
@@ -96,7 +106,7 @@ async function main(): Promise<void> {
       url: `${base}/api/v1/mp/account/user/auth`,
       ...await loginRequests(wechatUrl, 40_000),
     });
-    writeResults({ info, peerInfo, bare, login }, medianRss(appRss), medianRss(peerRss));
+    writeResults({ info, peerInfo, bare, login }, { app: infoRounds, peer: peerRounds }, medianRss(appRss), medianRss(peerRss));
   } finally {
     if (peer) {
       peer.child.kill('SIGTERM');
@@ -114,8 +124,13 @@ function median(rows: Row[]): Row {
   return [ ...rows ].sort((a, b) => a.reqPerSec - b.reqPerSec)[Math.floor(rows.length / 2)];
 }
 
-function writeResults(rows: { info: Row; peerInfo: Row; bare: Row; login: Row }, memory: { pid: number; rssMiB: number }[], peerMemory: { pid: number; rssMiB: number }[]): void {
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+const middle = (xs: number[]): number => [ ...xs ].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+function writeResults(rows: { info: Row; peerInfo: Row; bare: Row; login: Row }, rounds: { app: Row[]; peer: Row[] }, memory: { pid: number; rssMiB: number }[], peerMemory: { pid: number; rssMiB: number }[]): void {
   const { info, peerInfo, bare, login } = rows;
+  const appCpu = middle(rounds.app.map(r => sum(r.workerCpu)));
+  const peerCpu = middle(rounds.peer.map(r => sum(r.workerCpu)));
   const ratio = info.reqPerSec / peerInfo.reqPerSec;
   const p99Ratio = peerInfo.p99 > 0 ? info.p99 / peerInfo.p99 : 0;
   const avg = (m: { rssMiB: number }[]) => m.reduce((a, b) => a + b.rssMiB, 0) / Math.max(1, m.length);
@@ -142,6 +157,19 @@ function writeResults(rows: { info: Row; peerInfo: Row; bare: Row; login: Row },
     `- **info throughput, app / peer: ${ratio.toFixed(2)}** (goal ≥ 0.90: ${goal(ratio >= 0.9)})`,
     `- **info p99, app / peer: ${p99Ratio.toFixed(2)}** (goal ≤ 1.25: ${goal(p99Ratio <= 1.25)})`,
     `- **RSS per worker, app / peer: ${rssRatio.toFixed(2)}** (goal ≤ 1.25: ${goal(rssRatio <= 1.25)})`,
+    `- workers' CPU per info request (both workers, median round): app ${appCpu} µs, peer ${peerCpu} µs (${(appCpu / Math.max(1, peerCpu)).toFixed(2)})`,
+    '',
+    '## Every info round',
+    '',
+    'Worker CPU µs per request is each worker\'s CPU time in the round over the requests the side served: a worker',
+    'near 0 got few of the connections (egg-scripts\' workers accept their own; the peer\'s master deals them out).',
+    '',
+    '| round | app req/s | peer req/s | app / peer | app p99 ms | peer p99 ms | app worker CPU µs/req | peer worker CPU µs/req |',
+    '|---:|---:|---:|---:|---:|---:|---|---|',
+    ...rounds.app.map((a, i) => {
+      const p = rounds.peer[i];
+      return `| ${i + 1} | ${a.reqPerSec} | ${p.reqPerSec} | ${(a.reqPerSec / Math.max(1, p.reqPerSec)).toFixed(2)} | ${a.p99} | ${p.p99} | ${a.workerCpu.join(' + ')} | ${p.workerCpu.join(' + ')} |`;
+    }),
     '',
   ];
   fs.writeFileSync(path.join(ROOT, 'bench', 'results.md'), lines.join('\n'));
