@@ -24,6 +24,17 @@ const ENCRYPTED_DATA: Schema = {
   description: 'Encrypted data from the WeChat API (send with `iv`)',
   examples: [ 'CiyLU1Aw2KjvrjMdj8YKliAjtP4gsMZMQmRzooG2xrDcvSnxIMXFufNstNGTyaGS' ],
 };
+/**
+ * Text other users see (a nickname, a city): no control characters (C0, DEL, C1), no
+ * bidirectional overrides, embeddings, isolates or marks (U+200E/F, U+202A-E, U+2066-9: they
+ * reverse how the rest of a line reads), no zero-width spaces or word joiners (U+200B,
+ * U+2060-4, U+FEFF) and no Hangul fillers (U+115F, U+1160, U+3164, U+FFA0), the usual ways to
+ * make a name invisible or look like another. Joiners inside emoji (U+200C/D) and
+ * variation selectors stay allowed.
+ */
+const DISPLAY_TEXT = '^[^\\u0000-\\u001F\\u007F-\\u009F\\u115F\\u1160\\u200B\\u200E\\u200F\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\u3164\\uFEFF\\uFFA0]*$';
+const DISPLAY_RULE = 'without control, direction-override, zero-width or filler characters';
+
 const IV: Schema = { type: 'string', pattern: '^[A-Za-z0-9+/]{22}==$', 'x-rule': 'base64 of 16 bytes (24 characters)', examples: [ 'r7BXXKkLb8qrSNn05n0qiA==' ] };
 
 /** `encryptedData` and `iv` come together or not at all. */
@@ -197,11 +208,11 @@ export const openapiDocument = {
         type: 'object',
         description: 'What `<input type="nickname">` and the app\'s own form collect. The nickname is checked with WeChat\'s msg_sec_check.',
         properties: {
-          nickName: { type: 'string', minLength: 1, maxLength: 32, pattern: '^[^\\u0000-\\u001F\\u007F]*$', 'x-rule': '1-32 characters without control characters', examples: [ '小明' ] },
+          nickName: { type: 'string', minLength: 1, maxLength: 32, pattern: DISPLAY_TEXT, 'x-rule': `1-32 characters, at least one visible, ${DISPLAY_RULE}`, examples: [ '小明' ] },
           gender: { enum: [ 0, 1, 2 ], 'x-rule': '0 (unknown), 1 or 2', description: '0 unknown, 1 male, 2 female' },
-          city: { type: 'string', maxLength: 64, pattern: '^[^\\u0000-\\u001F\\u007F]*$', 'x-rule': 'at most 64 characters without control characters' },
-          province: { type: 'string', maxLength: 64, pattern: '^[^\\u0000-\\u001F\\u007F]*$', 'x-rule': 'at most 64 characters without control characters' },
-          country: { type: 'string', maxLength: 64, pattern: '^[^\\u0000-\\u001F\\u007F]*$', 'x-rule': 'at most 64 characters without control characters' },
+          city: { type: 'string', maxLength: 64, pattern: DISPLAY_TEXT, 'x-rule': `at most 64 characters ${DISPLAY_RULE}` },
+          province: { type: 'string', maxLength: 64, pattern: DISPLAY_TEXT, 'x-rule': `at most 64 characters ${DISPLAY_RULE}` },
+          country: { type: 'string', maxLength: 64, pattern: DISPLAY_TEXT, 'x-rule': `at most 64 characters ${DISPLAY_RULE}` },
           language: { type: 'string', maxLength: 16, pattern: '^[A-Za-z_-]*$', 'x-rule': 'a language tag like zh_CN' },
         },
       },

@@ -76,6 +76,11 @@ const PROFILE_STRING_FIELDS = [ 'nickName', 'avatarUrl', 'city', 'province', 'co
 const USER_FIELDS = 'openId unionid isWXAuth wxUserInfo telphone _merchant';
 const USER_PROJECTION = { openId: 1, unionid: 1, isWXAuth: 1, wxUserInfo: 1, telphone: 1, _merchant: 1 } as const;
 const PHONE = /^\+?[0-9]{3,20}$/;
+/**
+ * A letter, digit, symbol (emoji included) or punctuation mark: a nickname of spaces,
+ * combining marks, joiners or U+2800 (a blank Braille cell) alone shows nothing.
+ */
+const VISIBLE = /(?!\u2800)[\p{L}\p{N}\p{S}\p{P}]/u;
 
 /**
  * The data decrypted (so the session and ciphertext were fine) but lacks what this route
@@ -298,7 +303,7 @@ export default class WxmpUserService extends WxmpIndexService {
     const $set: Record<string, unknown> = { isWXAuth: true };
     if (input.nickName !== undefined) {
       const nickName = input.nickName.trim();
-      if (!nickName) throw new BadRequestError('nickName must not be blank');
+      if (!VISIBLE.test(nickName)) throw new BadRequestError('nickName must not be blank');
       const verdict = await this.service.wxminiprogram.security.msgSecCheck({ openid: user.openId, scene: 1, content: nickName, nickname: nickName });
       if (verdict.suggest === 'risky') {
         throw new ApiError(422, 'CONTENT_RISKY', `WeChat's content check refused this nickname (label ${verdict.label}); choose another`);

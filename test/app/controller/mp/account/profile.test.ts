@@ -103,6 +103,36 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       }
       await app.httpRequest().post(PROFILE).send({ nickName: 'x' }).expect(401);
     });
+
+    it('refuses names that read backwards or show nothing, names the field, keeps what was stored; emoji and scripts pass', async () => {
+      const mp = new MiniProgram(app);
+      const { token } = await mp.login();
+      await post(PROFILE, token, { nickName: 'first', city: 'Shenzhen' }).expect(200);
+      const refused: [object, RegExp][] = [
+        [ { nickName: 'admin\u202Egnp.exe' }, /nickName/ ], // right-to-left override
+        [ { nickName: 'a\u2066b\u2069' }, /nickName/ ], // isolate
+        [ { nickName: 'a\u200Fb' }, /nickName/ ], // right-to-left mark
+        [ { nickName: '\u200B' }, /nickName/ ], // zero-width space
+        [ { nickName: '\u3164\u3164' }, /nickName/ ], // Hangul filler: the classic invisible name
+        [ { nickName: 'a\u0085b' }, /nickName/ ], // C1 control (next line)
+        [ { nickName: '\u200D\uFE0F' }, /nickName.*blank/ ], // a joiner and a variation selector alone
+        [ { nickName: ' \u0301 ' }, /nickName.*blank/ ], // a combining mark alone
+        [ { nickName: '\u2800' }, /nickName.*blank/ ], // a blank Braille cell
+        [ { nickName: 'ok', city: 'Shen\u202Ezhen' }, /city/ ],
+      ];
+      for (const [ body, message ] of refused) {
+        const res = await post(PROFILE, token, body).expect(400);
+        assert.equal(res.body.code, 'INVALID_PARAM', JSON.stringify(body));
+        assert.match(res.body.message, message, JSON.stringify(body));
+      }
+      const stored = await ctx().models.Account.User.findOne({ openId: mp.openid }).lean();
+      assert.equal(stored?.wxUserInfo?.nickName, 'first');
+      assert.equal(stored?.wxUserInfo?.city, 'Shenzhen');
+      for (const nickName of [ '👨\u200D👩\u200D👧', '❤\uFE0F', 'می\u200Cخواهم', 'Zoë', '小明 ·_·' ]) {
+        const res = await post(PROFILE, token, { nickName }).expect(200);
+        assert.equal(res.body.userInfo.nickName, nickName);
+      }
+    });
   });
 
   describe('POST /user/avatar', () => {
