@@ -28,6 +28,10 @@ export function toApiError(thrown: unknown): ApiError {
     if (err.status === 413) return new ApiError(413, 'PAYLOAD_TOO_LARGE', 'Request body is larger than 64 KiB');
     if (err.status === 415) return new JsonRequiredError();
     if (err.status === 405) return new ApiError(405, 'METHOD_NOT_ALLOWED', 'This method is not allowed here');
+    // The body parser refuses `__proto__` (and constructor.prototype) keys, valid JSON as they are.
+    if (err.status === 400 && /forbidden prototype property/.test(err.message)) {
+      return new ApiError(400, 'INVALID_BODY', 'Request body must not contain a "__proto__" or "constructor" key with a prototype');
+    }
     return new ApiError(err.status, 'INVALID_BODY', err.status === 400 ? 'Request body is not valid JSON (send a JSON object)' : 'The request was refused');
   }
   return new ApiError(500, 'INTERNAL_ERROR', 'Internal server error');

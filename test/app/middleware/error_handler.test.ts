@@ -16,6 +16,12 @@ describe('test/app/middleware/error_handler.test.ts', () => {
     assert.equal(res.body.code, 'INVALID_BODY');
   });
 
+  it('a body with a __proto__ key is refused as such (it is valid JSON), and nothing else is polluted', async () => {
+    const res = await app.httpRequest().post('/health').set('content-type', 'application/json').send('{"nickName":"x","__proto__":{"polluted":1}}').expect(400);
+    assert.deepEqual(res.body, { code: 'INVALID_BODY', message: 'Request body must not contain a "__proto__" or "constructor" key with a prototype' });
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
   it('answers oversize bodies with 413', async () => {
     const res = await app.httpRequest().post('/health').set('content-type', 'application/json')
       .send(JSON.stringify({ a: 'x'.repeat(100 * 1024) })).expect(413);
