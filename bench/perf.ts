@@ -62,6 +62,7 @@ async function main(): Promise<void> {
   } catch {
     throw new Error('perf is not installed (Debian: apt-get install linux-perf)');
   }
+  const started = Date.now();
   execFileSync(process.execPath, [ 'scripts/build.js' ], { cwd: ROOT, stdio: 'inherit' });
   fs.rmSync(OUT, { recursive: true, force: true });
   fs.mkdirSync(OUT, { recursive: true });
@@ -96,6 +97,10 @@ async function main(): Promise<void> {
   } finally {
     await stopAll([ app ], peer, sandbox);
     for (const pid of Object.values(pids)) fs.rmSync(`/tmp/perf-${pid}.map`, { force: true });
+    // --perf-basic-prof also has each process (egg's master and agent too) write a V8 log into its working directory.
+    for (const f of fs.readdirSync(ROOT)) {
+      if (/^isolate-0x[0-9a-f]+-\d+-v8\.log$/.test(f) && fs.statSync(path.join(ROOT, f)).mtimeMs >= started) fs.rmSync(path.join(ROOT, f));
+    }
   }
 }
 
