@@ -44,6 +44,12 @@ describe('test/app/lib/openapi.test.ts', () => {
     assert.deepEqual(Object.keys(spec.body.paths).sort(), Object.keys(openapiDocument.paths).sort());
     const page = await app.httpRequest().get('/docs').expect(200);
     assert.match(page.headers['content-type'], /text\/html/);
+    // No script but this host's may run where Swagger UI keeps the bearer token.
+    const csp = new Map(String(page.headers['content-security-policy']).split(';').map(d => d.trim().split(/\s+/)).map(([ name, ...values ]) => [ name, values ]));
+    assert.deepEqual(csp.get('default-src'), [ "'none'" ]);
+    assert.deepEqual(csp.get('script-src'), [ "'self'" ]);
+    assert.deepEqual(csp.get('connect-src'), [ "'self'" ]);
+    assert.doesNotMatch(page.text, /<script>/, 'no inline script (the CSP would block it)');
     const assets = [ ...page.text.matchAll(/(?:src|href)="([^"]+)"/g) ].map(m => m[1]);
     assert.ok(assets.length >= 3);
     for (const asset of assets) {
