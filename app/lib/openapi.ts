@@ -29,8 +29,8 @@ const ENCRYPTED_DATA: Schema = {
  * bidirectional overrides, embeddings, isolates or marks (U+200E/F, U+202A-E, U+2066-9: they
  * reverse how the rest of a line reads), no zero-width spaces or word joiners (U+200B,
  * U+2060-4, U+FEFF) and no Hangul fillers (U+115F, U+1160, U+3164, U+FFA0), the usual ways to
- * make a name invisible or look like another. Joiners inside emoji (U+200C/D) and
- * variation selectors stay allowed.
+ * make a name invisible or look like another. The joiners U+200C/D (emoji sequences,
+ * Persian and Indic scripts) and variation selectors stay allowed.
  */
 const DISPLAY_TEXT = '^[^\\u0000-\\u001F\\u007F-\\u009F\\u115F\\u1160\\u200B\\u200E\\u200F\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\u3164\\uFEFF\\uFFA0]*$';
 const DISPLAY_RULE = 'without control, direction-override, zero-width or filler characters';
