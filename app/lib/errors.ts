@@ -1,4 +1,21 @@
 /**
+ * Every `code` the API answers with, the stable part of an error (docs/errors.md describes
+ * each; a test keeps the two lists equal). Codes answered outside the app's middleware
+ * (load shedding, malformed HTTP) are here too.
+ */
+export const ERROR_CODES = [
+  'INVALID_PARAM', 'INVALID_BODY', 'DECRYPT_FAILED', 'DATA_INCOMPLETE', 'MALFORMED_REQUEST', 'OPENID_MISMATCH',
+  'INVALID_CODE', 'INVALID_IMAGE', 'INVALID_PUSH', 'WECHAT_INVALID_OPENID',
+  'UNAUTHORIZED', 'TOKEN_EXPIRED', 'USER_NOT_FOUND', 'INVALID_SIGNATURE',
+  'WECHAT_RISK_BLOCKED', 'NOT_FOUND', 'METHOD_NOT_ALLOWED', 'REQUEST_TIMEOUT',
+  'PHONE_TAKEN', 'WECHAT_USER_INACTIVE', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'CONTENT_RISKY',
+  'RATE_LIMITED', 'WECHAT_RATE_LIMITED', 'HEADERS_TOO_LARGE',
+  'INTERNAL_ERROR', 'WECHAT_UNAVAILABLE', 'WECHAT_ERROR', 'WECHAT_BAD_REQUEST',
+  'DB_UNAVAILABLE', 'WECHAT_TOKEN_UNAVAILABLE', 'NOT_CONFIGURED', 'OVERLOADED', 'WECHAT_TIMEOUT',
+] as const;
+export type ErrorCode = typeof ERROR_CODES[number];
+
+/**
  * Typed errors thrown anywhere in the app; the outermost error_handler middleware turns
  * each into `{ code, message }` with its HTTP status. `code` values are stable API.
  */
@@ -6,7 +23,7 @@ export class ApiError extends Error {
   /** Sent as `Retry-After` (seconds) with the error: when a retry may succeed. */
   declare retryAfterSeconds?: number;
 
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(readonly status: number, readonly code: ErrorCode, message: string) {
     super(message);
     this.name = 'ApiError';
   }
@@ -22,7 +39,7 @@ export class RateLimitedError extends ApiError {
 
 /** 409: the resource is held by someone else (a phone number bound to another user). */
 export class ConflictError extends ApiError {
-  constructor(message: string, code: string) {
+  constructor(message: string, code: ErrorCode) {
     super(409, code, message);
   }
 }
@@ -35,25 +52,25 @@ export class JsonRequiredError extends ApiError {
 }
 
 export class BadRequestError extends ApiError {
-  constructor(message: string, code = 'INVALID_PARAM') {
+  constructor(message: string, code: ErrorCode = 'INVALID_PARAM') {
     super(400, code, message);
   }
 }
 
 export class UnauthorizedError extends ApiError {
-  constructor(message = 'Missing, invalid or expired token; log in again', code = 'UNAUTHORIZED') {
+  constructor(message = 'Missing, invalid or expired token; log in again', code: ErrorCode = 'UNAUTHORIZED') {
     super(401, code, message);
   }
 }
 
 export class NotFoundError extends ApiError {
-  constructor(message = 'Not Found', code = 'NOT_FOUND') {
+  constructor(message = 'Not Found', code: ErrorCode = 'NOT_FOUND') {
     super(404, code, message);
   }
 }
 
 export class ServiceUnavailableError extends ApiError {
-  constructor(message = 'Database unavailable, retry shortly', code = 'DB_UNAVAILABLE') {
+  constructor(message = 'Database unavailable, retry shortly', code: ErrorCode = 'DB_UNAVAILABLE') {
     super(503, code, message);
   }
 }
@@ -66,7 +83,7 @@ export const TOKEN_INVALID_ERRCODES: ReadonlySet<number> = new Set([ 40001, 4001
 /** Wrong AppID/AppSecret or IP whitelist: retrying cannot help; an operator must act. */
 export const CONFIG_ERRCODES: ReadonlySet<number> = new Set([ 40013, 40125, 40164 ]);
 
-function wechatStatus(failure: WeChatFailure, errcode: number): { status: number; code: string } {
+function wechatStatus(failure: WeChatFailure, errcode: number): { status: number; code: ErrorCode } {
   if (failure === 'timeout') return { status: 504, code: 'WECHAT_TIMEOUT' };
   if (failure !== 'errcode') return { status: 502, code: 'WECHAT_UNAVAILABLE' };
   if (errcode === 40029 || errcode === 40163) return { status: 400, code: 'INVALID_CODE' };

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ClientErrorResponse } from 'egg';
+import type { ErrorCode } from './errors';
 
 /** Limits on how slowly a client may talk to us. */
 export interface HttpServerConfig {
@@ -18,7 +19,8 @@ export interface HttpServerConfig {
 /** Paths answered even under overload: load balancers and ops must still see the worker alive. */
 const ALWAYS_SERVED = new Set([ '/health' ]);
 
-const OVERLOADED_BODY = JSON.stringify({ code: 'OVERLOADED', message: 'The server is busy; retry shortly' });
+const OVERLOADED: ErrorCode = 'OVERLOADED';
+const OVERLOADED_BODY = JSON.stringify({ code: OVERLOADED, message: 'The server is busy; retry shortly' });
 
 function refuseOverloaded(res: ServerResponse): void {
   res.writeHead(503, {
@@ -77,7 +79,7 @@ export function configureServer(server: Server, config: HttpServerConfig): void 
 
 interface ClientErrorShape {
   status: number;
-  code: string;
+  code: ErrorCode;
   message: string;
 }
 

@@ -8,6 +8,7 @@
  */
 
 import type { IWxUserInfo } from '../model/account/user';
+import { ERROR_CODES } from './errors';
 
 type Schema = Record<string, unknown>;
 
@@ -143,7 +144,7 @@ export const openapiDocument = {
         required: [ 'code', 'message' ],
         additionalProperties: false,
         properties: {
-          code: { type: 'string', description: 'Stable machine-readable code', examples: [ 'INVALID_PARAM' ] },
+          code: { type: 'string', enum: [ ...ERROR_CODES ], description: 'Stable machine-readable code (docs/errors.md)', examples: [ 'INVALID_PARAM' ] },
           message: { type: 'string', description: 'For people; may change' },
         },
       },
