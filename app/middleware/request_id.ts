@@ -7,14 +7,18 @@ const CLIENT_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 /**
  * Headers on every answer, errors included: no cache may keep it (tokens and personal data),
- * and the browser-side protections egg-security's header middlewares used to add.
+ * and the browser-side protections for an API (OWASP's REST Security Cheat Sheet): an answer
+ * opened in a browser runs nothing, loads nothing and cannot be framed (the /docs page sets
+ * its own policy). X-XSS-Protection is 0: the old browsers' XSS auditor it switched on could
+ * itself be used to attack a page (MDN, OWASP), and the policy above does its job.
  */
 const EVERY_ANSWER = {
   'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'SAMEORIGIN',
   'x-download-options': 'noopen',
-  'x-xss-protection': '1; mode=block',
+  'x-xss-protection': '0',
 } as const;
 
 /**
