@@ -36,7 +36,7 @@ const PAGE = `<!doctype html>
  */
 const PAGE_CSP = [
   "default-src 'none'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data:",
-  "connect-src 'self'", "font-src 'self'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'self'",
+  "connect-src 'self'", "font-src 'self'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
 ].join('; ');
 
 // A file, not an inline script, so PAGE_CSP can allow scripts from 'self' only.

@@ -16,7 +16,7 @@ const EVERY_ANSWER = {
   'cache-control': 'no-store',
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
-  'x-frame-options': 'SAMEORIGIN',
+  'x-frame-options': 'DENY',
   'x-download-options': 'noopen',
   'x-xss-protection': '0',
 } as const;

@@ -23,7 +23,7 @@ describe('test/app/middleware/request_id.test.ts', () => {
     for (const res of answers) {
       assert.equal(res.headers['cache-control'], 'no-store', `${res.status}`);
       assert.equal(res.headers['x-content-type-options'], 'nosniff', `${res.status}`);
-      assert.equal(res.headers['x-frame-options'], 'SAMEORIGIN', `${res.status}`);
+      assert.equal(res.headers['x-frame-options'], 'DENY', `${res.status}`);
       assert.equal(res.headers['x-download-options'], 'noopen', `${res.status}`);
       assert.equal(res.headers['x-xss-protection'], '0', `${res.status}`);
       assert.equal(res.headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'", `${res.status}`);
