@@ -207,7 +207,10 @@ export const openapiDocument = {
       },
       ProfileRequest: {
         type: 'object',
-        description: 'What `<input type="nickname">` and the app\'s own form collect. The nickname is checked with WeChat\'s msg_sec_check.',
+        description: 'What `<input type="nickname">` and the app\'s own form collect. The nickname is checked with WeChat\'s msg_sec_check. At least one field; an unknown one (a misspelt `nickname`) is refused rather than ignored.',
+        minProperties: 1,
+        additionalProperties: false,
+        'x-rule': 'an object with at least one of nickName, gender, city, province, country, language',
         properties: {
           nickName: { type: 'string', minLength: 1, maxLength: 32, pattern: DISPLAY_TEXT, 'x-rule': `1-32 characters, at least one visible, ${DISPLAY_RULE}`, examples: [ '小明' ] },
           gender: { enum: [ 0, 1, 2 ], 'x-rule': '0 (unknown), 1 or 2', description: '0 unknown, 1 male, 2 female' },

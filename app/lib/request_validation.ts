@@ -49,6 +49,10 @@ export function describeError(error: ErrorObject): string {
   switch (error.keyword) {
     case 'required': return `${field ? `${field}.` : ''}${String(params.missingProperty)} is required`;
     case 'dependentRequired': return `${String(params.property)} and ${String(params.missingProperty)} must be sent together`;
+    case 'additionalProperties': {
+      const fields = Object.keys(((error.parentSchema as Schema | undefined)?.properties ?? {}) as Schema);
+      return `${field ? `${field}.` : ''}${String(params.additionalProperty)} is not a field of this request (its fields: ${fields.join(', ')})`;
+    }
     case 'type': return field ? `${field} must be a ${String(params.type)}` : 'Request body must be a JSON object';
     case 'anyOf': case 'oneOf': return ruleOf(error) ? `${ruleOf(error)?.replace(/^./, c => c.toUpperCase())}` : 'The body matches none of the accepted forms';
     default: {

@@ -104,6 +104,19 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       await app.httpRequest().post(PROFILE).send({ nickName: 'x' }).expect(401);
     });
 
+    it('an empty body or an unknown field (a misspelt nickname) is a 400 naming the fields, and the user stays not isWXAuth', async () => {
+      const mp = new MiniProgram(app);
+      const { token } = await mp.login();
+      const empty = await post(PROFILE, token, {}).expect(400);
+      assert.deepEqual(empty.body, { code: 'INVALID_PARAM', message: 'Request body must be an object with at least one of nickName, gender, city, province, country, language' });
+      const typo = await post(PROFILE, token, { nickname: 'typo' }).expect(400);
+      assert.deepEqual(typo.body, { code: 'INVALID_PARAM', message: 'nickname is not a field of this request (its fields: nickName, gender, city, province, country, language)' });
+      await post(PROFILE, token, { nickName: 'ok', avatarUrl: 'wxfile://tmp_1.jpg' }).expect(400);
+      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`).expect(200);
+      assert.equal(info.body.isWXAuth, false);
+      assert.equal(info.body.userInfo.nickName, undefined);
+    });
+
     it('refuses names that read backwards or show nothing, names the field, keeps what was stored; emoji and scripts pass', async () => {
       const mp = new MiniProgram(app);
       const { token } = await mp.login();
