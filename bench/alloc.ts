@@ -10,9 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import autocannon from 'autocannon';
-import { freePort, ROOT, workerMemory } from '../test/helpers/prod';
-import { spawnSandbox } from '../test/helpers/process';
-import { appEnv, benchUser, frameGroup, startEgg, startPeer, stopAll } from './harness';
+import { ROOT } from '../test/helpers/prod';
+import { frameGroup, printBeside, startSideBySide } from './harness';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
 const OUT = path.join(ROOT, 'bench', 'profiles');
@@ -55,18 +54,15 @@ async function main(): Promise<void> {
   for (const f of fs.readdirSync(OUT)) if (f.endsWith('.heapprofile')) fs.rmSync(path.join(OUT, f)); // a pid's file is read as soon as it exists
   const sampler = path.join(ROOT, 'bench', 'heap_sampler.js');
   process.env.BENCH_ALLOC_DIR = OUT; // read by the sampler in the app's workers and the peer
-  const sandbox = await spawnSandbox([ '--mongo-port', String(await freePort()), '--wechat-port', String(await freePort()) ], [ 'mongo', 'wechat' ]);
-  const mongoUri = `${sandbox.urls.mongo}/wxmp_bench`;
-  const app = startEgg(TITLE, process.env.BENCH_APP_DIR ?? 'dist', await freePort(), 1, [ `--node-options--require=${sampler}` ], appEnv(mongoUri, sandbox.urls.wechat));
-  const peerPort = await freePort();
-  const peer = await startPeer(peerPort, mongoUri, 1, [ `--require=${sampler}` ]);
+  const sides = await startSideBySide(TITLE, {
+    appDir: process.env.BENCH_APP_DIR, appArgs: [ `--node-options--require=${sampler}` ], peerArgs: [ `--require=${sampler}` ],
+  });
   const measured = new Map<'app' | 'peer', ReturnType<typeof bytesBy>>();
   try {
-    const [ appWorker ] = await workerMemory(TITLE);
-    const token = await benchUser(app.baseUrl, sandbox.urls.wechat);
-    const headers = { authorization: `Bearer ${token}` };
-    for (const [ name, base, pid ] of [ [ 'app', app.baseUrl, appWorker.pid ], [ 'peer', `http://127.0.0.1:${peerPort}`, peer.pids[0] ] ] as const) {
-      const url = `${base}/api/v1/mp/account/user/info`;
+    for (const name of [ 'app', 'peer' ] as const) {
+      const url = sides.infoUrls[name];
+      const pid = sides.pids[name];
+      const { headers } = sides;
       await autocannon({ url, headers, connections: 32, duration: 3 }); // warm-up
       process.kill(pid, 'SIGUSR2');
       const result = await autocannon({ url, headers, connections: 32, amount: REQUESTS });
@@ -75,19 +71,14 @@ async function main(): Promise<void> {
       measured.set(name, bytesBy(await profileOf(pid)));
     }
   } finally {
-    await stopAll([ app ], peer, sandbox);
+    await sides.stop();
   }
   const bytes = { app: measured.get('app')!, peer: measured.get('peer')! };
   const kib = (b: number | undefined) => ((b ?? 0) / REQUESTS / 1024).toFixed(2);
   process.stdout.write(`\nallocated per request: app ${kib(bytes.app.total)} KiB, peer ${kib(bytes.peer.total)} KiB\n`);
-  const table = (title: string, key: 'groups' | 'functions', rows: number) => {
-    const gap = (k: string) => (bytes.app[key].get(k) ?? 0) - (bytes.peer[key].get(k) ?? 0);
-    const keys = [ ...new Set([ ...bytes.app[key].keys(), ...bytes.peer[key].keys() ]) ].sort((x, y) => gap(y) - gap(x)).slice(0, rows);
-    process.stdout.write(`\n${title} (KiB per request; sorted by app - peer)\n${'app'.padStart(7)} ${'peer'.padStart(7)}  where\n`);
-    for (const k of keys) process.stdout.write(`${kib(bytes.app[key].get(k)).padStart(7)} ${kib(bytes.peer[key].get(k)).padStart(7)}  ${k}\n`);
-  };
-  table('by package', 'groups', 20);
-  table('by function', 'functions', 30);
+  const scale = { app: 1 / REQUESTS / 1024, peer: 1 / REQUESTS / 1024 };
+  printBeside('by package', 'KiB per request', { app: bytes.app.groups, peer: bytes.peer.groups }, scale, 20, 2);
+  printBeside('by function', 'KiB per request', { app: bytes.app.functions, peer: bytes.peer.functions }, scale, 30, 2);
 }
 
 main().catch(err => {

@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type autocannon from 'autocannon';
-import { ROOT } from '../test/helpers/prod';
-import { childEnv, waitExit } from '../test/helpers/process';
+import { freePort, ROOT, workerMemory } from '../test/helpers/prod';
+import { childEnv, spawnSandbox, waitExit, type SandboxProcess } from '../test/helpers/process';
 
 export const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef0123456789';
 export const APPID = 'wxsandbox0000000001';
@@ -154,4 +154,60 @@ export async function stopAll(apps: { stop(): void }[], peer: { child: ChildProc
   }
   sandbox.child.kill('SIGTERM');
   await waitExit(sandbox.child);
+}
+
+/** The production build and the peer, one worker each, on one sandbox, the bench user logged in. */
+export interface SideBySide {
+  sandbox: SandboxProcess;
+  app: { baseUrl: string; stop(): void };
+  peer: { child: ChildProcessWithoutNullStreams; pids: number[] };
+  /** Each side's worker. */
+  pids: { app: number; peer: number };
+  /** Each side's GET /user/info. */
+  infoUrls: { app: string; peer: string };
+  /** The bench user's Authorization header. */
+  headers: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts what bench:profile, bench:alloc and bench:perf compare: the sandbox, the app's build
+ * (`appDir`, default dist/, with egg-scripts `appArgs`) and the peer (node `peerArgs`), one
+ * worker each. If a step fails, what it had started is stopped.
+ */
+export async function startSideBySide(title: string, opts: { appDir?: string; appArgs?: string[]; peerArgs?: string[] } = {}): Promise<SideBySide> {
+  const sandbox = await spawnSandbox([ '--mongo-port', String(await freePort()), '--wechat-port', String(await freePort()) ], [ 'mongo', 'wechat' ]);
+  const mongoUri = `${sandbox.urls.mongo}/wxmp_bench`;
+  let app: SideBySide['app'] | undefined;
+  let peer: SideBySide['peer'] | undefined;
+  try {
+    app = startEgg(title, opts.appDir ?? 'dist', await freePort(), 1, opts.appArgs ?? [], appEnv(mongoUri, sandbox.urls.wechat));
+    const peerPort = await freePort();
+    peer = await startPeer(peerPort, mongoUri, 1, opts.peerArgs ?? []);
+    const [ appWorker ] = await workerMemory(title);
+    const token = await benchUser(app.baseUrl, sandbox.urls.wechat);
+    const started = { app, peer };
+    return {
+      sandbox, ...started,
+      pids: { app: appWorker.pid, peer: peer.pids[0] },
+      infoUrls: { app: `${app.baseUrl}/api/v1/mp/account/user/info`, peer: `http://127.0.0.1:${peerPort}/api/v1/mp/account/user/info` },
+      headers: { authorization: `Bearer ${token}` },
+      stop: () => stopAll([ started.app ], started.peer, sandbox),
+    };
+  } catch (err) {
+    await stopAll(app ? [ app ] : [], peer, sandbox);
+    throw err;
+  }
+}
+
+/**
+ * One table of a comparison: each key's total times its side's `scale` (per request, in
+ * `unit`), the app beside the peer, the `rows` keys where the app exceeds the peer most.
+ */
+export function printBeside(title: string, unit: string, totals: { app: Map<string, number>; peer: Map<string, number> }, scale: { app: number; peer: number }, rows: number, digits = 1): void {
+  const value = (side: 'app' | 'peer', key: string) => (totals[side].get(key) ?? 0) * scale[side];
+  const gap = (key: string) => value('app', key) - value('peer', key);
+  const keys = [ ...new Set([ ...totals.app.keys(), ...totals.peer.keys() ]) ].sort((x, y) => gap(y) - gap(x)).slice(0, rows);
+  process.stdout.write(`\n${title} (${unit}; sorted by app - peer)\n${'app'.padStart(8)} ${'peer'.padStart(8)}  where\n`);
+  for (const key of keys) process.stdout.write(`${value('app', key).toFixed(digits).padStart(8)} ${value('peer', key).toFixed(digits).padStart(8)}  ${key}\n`);
 }

@@ -11,9 +11,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
-import { freePort, ROOT, workerMemory } from '../test/helpers/prod';
-import { spawnSandbox } from '../test/helpers/process';
-import { appEnv, benchUser, cpuSeconds, frameGroup, loginRequests, startEgg, startPeer, stopAll } from './harness';
+import { ROOT } from '../test/helpers/prod';
+import { cpuSeconds, frameGroup, loginRequests, printBeside, startSideBySide } from './harness';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -108,26 +107,24 @@ async function main(): Promise<void> {
   fs.rmSync(OUT, { recursive: true, force: true });
   const appDir = path.join(OUT, 'app');
   const peerDir = path.join(OUT, 'peer');
-  const sandbox = await spawnSandbox([ '--mongo-port', String(await freePort()), '--wechat-port', String(await freePort()) ], [ 'mongo', 'wechat' ]);
-  const mongoUri = `${sandbox.urls.mongo}/wxmp_bench`;
   // egg-scripts passes --node-options--<flag> to the master, whose workers inherit it.
-  const app = startEgg(TITLE, process.env.BENCH_APP_DIR ?? 'dist', await freePort(), 1, [
-    ...PROFILE ? [ '--node-options--cpu-prof', `--node-options--cpu-prof-dir=${appDir}` ] : [],
-    ...process.env.BENCH_APP_ARGS ? process.env.BENCH_APP_ARGS.split(' ') : [],
-  ], appEnv(mongoUri, sandbox.urls.wechat));
-  const peerPort = await freePort();
-  const peer = await startPeer(peerPort, mongoUri, 1, PROFILE ? [ '--cpu-prof', `--cpu-prof-dir=${peerDir}` ] : []);
-  const [ appWorker ] = await workerMemory(TITLE);
-  const token = await benchUser(app.baseUrl, sandbox.urls.wechat);
-  const headers = { authorization: `Bearer ${token}` };
+  const sides = await startSideBySide(TITLE, {
+    appDir: process.env.BENCH_APP_DIR,
+    appArgs: [
+      ...PROFILE ? [ '--node-options--cpu-prof', `--node-options--cpu-prof-dir=${appDir}` ] : [],
+      ...process.env.BENCH_APP_ARGS ? process.env.BENCH_APP_ARGS.split(' ') : [],
+    ],
+    peerArgs: PROFILE ? [ '--cpu-prof', `--cpu-prof-dir=${peerDir}` ] : [],
+  });
+  const { sandbox, pids: workers } = sides;
   const rate: Record<'app' | 'peer', number> = { app: 0, peer: 0 };
   try {
     const targets: (readonly [ 'app' | 'peer', string ])[] = LOGIN
-      ? [ [ 'app', `${app.baseUrl}/api/v1/mp/account/user/auth` ] ]
-      : [ [ 'app', `${app.baseUrl}/api/v1/mp/account/user/info` ], [ 'peer', `http://127.0.0.1:${peerPort}/api/v1/mp/account/user/info` ] ];
-    const load = LOGIN ? await loginRequests(sandbox.urls.wechat, 60_000) : { headers };
+      ? [ [ 'app', `${sides.app.baseUrl}/api/v1/mp/account/user/auth` ] ]
+      : [ [ 'app', sides.infoUrls.app ], [ 'peer', sides.infoUrls.peer ] ];
+    const load = LOGIN ? await loginRequests(sandbox.urls.wechat, 60_000) : { headers: sides.headers };
     for (const [ name, url ] of process.env.BENCH_PEER_FIRST ? [ ...targets ].reverse() : targets) {
-      const pids = { worker: name === 'app' ? appWorker.pid : peer.pids[0], database: sandbox.child.pid ?? 0, autocannon: process.pid };
+      const pids = { worker: workers[name], database: sandbox.child.pid ?? 0, autocannon: process.pid };
       const before = Object.fromEntries(Object.entries(pids).map(([ k, pid ]) => [ k, cpuSeconds(pid) ]));
       await autocannon({ url, ...load, connections: CONNECTIONS, duration: 2 }); // warm-up
       const result = await autocannon({ url, ...load, connections: CONNECTIONS, duration: DURATION_S, ...(RATE ? { overallRate: RATE } : {}) });
@@ -136,27 +133,19 @@ async function main(): Promise<void> {
       process.stdout.write(`profile: ${name}: ${Math.round(result.requests.average)} req/s, ${result.non2xx} non-2xx; CPU µs per request: ${cpu.join(', ')}\n`);
     }
   } finally {
-    await stopAll([ app ], peer, sandbox);
+    await sides.stop();
   }
   if (!PROFILE) return;
-  const a = selfTimes(await profileOf(appDir, appWorker.pid));
+  const a = selfTimes(await profileOf(appDir, workers.app));
   const empty = { groups: new Map<string, number>(), functions: new Map<string, number>(), total: 0, span: 0 };
-  const p = LOGIN ? empty : selfTimes(await profileOf(peerDir, peer.pids[0]));
+  const p = LOGIN ? empty : selfTimes(await profileOf(peerDir, workers.peer));
   // Requests served inside each profile's load window (the window is cut to 100 ms bins).
   const served = { app: rate.app * (a.span / 1e6), peer: rate.peer * (p.span / 1e6) };
   process.stdout.write(`load windows: app ${(a.span / 1e6).toFixed(1)} s, peer ${(p.span / 1e6).toFixed(1)} s\n`);
-  const perReq = (us: number | undefined, n: number) => ((us ?? 0) / Math.max(1, n)).toFixed(1);
-  const table = (title: string, am: Map<string, number>, pm: Map<string, number>, rows: number) => {
-    const per = (m: Map<string, number>, k: string, n: number) => (n > 0 ? (m.get(k) ?? 0) / n : 0);
-    const gap = (k: string) => per(am, k, served.app) - per(pm, k, served.peer);
-    const keys = [ ...new Set([ ...am.keys(), ...pm.keys() ]) ].sort((x, y) => gap(y) - gap(x)).slice(0, rows);
-    process.stdout.write(`\n${title} (self µs per request; sorted by app - peer)\n`);
-    process.stdout.write(`${'app'.padStart(8)} ${'peer'.padStart(8)}  where\n`);
-    for (const k of keys) process.stdout.write(`${perReq(am.get(k), served.app).padStart(8)} ${perReq(pm.get(k), served.peer).padStart(8)}  ${k}\n`);
-  };
-  process.stdout.write(`\nbusy CPU per request: app ${perReq(a.total, served.app)} µs, peer ${perReq(p.total, served.peer)} µs\n`);
-  table('by package', a.groups, p.groups, 25);
-  table('by function', a.functions, p.functions, 40);
+  const scale = { app: 1 / Math.max(1, served.app), peer: 1 / Math.max(1, served.peer) };
+  process.stdout.write(`\nbusy CPU per request: app ${(a.total * scale.app).toFixed(1)} µs, peer ${(p.total * scale.peer).toFixed(1)} µs\n`);
+  printBeside('by package', 'self µs per request', { app: a.groups, peer: p.groups }, scale, 25);
+  printBeside('by function', 'self µs per request', { app: a.functions, peer: p.functions }, scale, 40);
   process.stdout.write(`\nprofiles: ${path.relative(ROOT, OUT)}/ (open in Chrome DevTools or speedscope)\n`);
 }
 
