@@ -11,7 +11,7 @@
 import autocannon from 'autocannon';
 import { freePort, workerMemory } from '../test/helpers/prod';
 import { spawnSandbox } from '../test/helpers/process';
-import { appEnv, benchUser, cpuSeconds, startEgg, stopAll } from './harness';
+import { appEnv, benchUser, cpuSeconds, median, startEgg, stopAll } from './harness';
 
 const RATE = Number(process.env.BENCH_RATE ?? 600);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 8);
@@ -38,8 +38,7 @@ async function main(): Promise<void> {
       ratios.push(perRequest[1] / perRequest[0]);
       process.stdout.write(`ab: round ${round + 1}: A ${perRequest[0].toFixed(0)} µs, B ${perRequest[1].toFixed(0)} µs per request, B/A ${ratios[round].toFixed(3)}${bad ? `, ${bad} failed` : ''}\n`);
     }
-    const sorted = [ ...ratios ].sort((x, y) => x - y);
-    process.stdout.write(`ab: B/A median ${sorted[Math.floor(sorted.length / 2)].toFixed(3)} (range ${sorted[0].toFixed(3)}–${sorted[sorted.length - 1].toFixed(3)})\n`);
+    process.stdout.write(`ab: B/A median ${median(ratios).toFixed(3)} (range ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)})\n`);
   } finally {
     await stopAll(apps, undefined, sandbox);
   }

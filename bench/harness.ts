@@ -109,9 +109,14 @@ export async function sampleRss<T>(pids: number[], samples: Map<number, number[]
   }
 }
 
+/** The middle value (the upper one of an even count); 0 for none. */
+export function median(values: number[]): number {
+  return [ ...values ].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+}
+
 /** The median of each pid's samples. */
 export function medianRss(samples: Map<number, number[]>): { pid: number; rssMiB: number }[] {
-  return [ ...samples ].map(([ pid, values ]) => ({ pid, rssMiB: [ ...values ].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0 }));
+  return [ ...samples ].map(([ pid, values ]) => ({ pid, rssMiB: median(values) }));
 }
 
 /** POST /user/auth requests, each with its own single-use code. */

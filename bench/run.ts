@@ -11,7 +11,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import autocannon from 'autocannon';
 import { freePort, ROOT, startProd, workerMemory, type ProdApp } from '../test/helpers/prod';
 import { spawnSandbox, waitExit, type SandboxProcess } from '../test/helpers/process';
-import { appEnv, benchUser, cpuSeconds, loginRequests, medianRss, sampleRss, startPeer } from './harness';
+import { appEnv, benchUser, cpuSeconds, loginRequests, median, medianRss, sampleRss, startPeer } from './harness';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 6);
 /** bare and info alternate this many times; the table shows each one's median round. */
@@ -104,9 +104,9 @@ async function main(): Promise<void> {
       peerRounds.push(await sampleRss(peer.pids, peerRss, measure('peer (minimal Koa): GET /user/info', { url: peerUrl, headers: authHeaders }, peer.pids)));
       bareRounds.push(await measure('app: bare JWT route (GET /session)', { url: `${base}/api/v1/mp/account/session`, headers: authHeaders }));
     }
-    const bare = median(bareRounds);
-    const info = median(infoRounds);
-    const peerInfo = median(peerRounds);
+    const bare = medianRound(bareRounds);
+    const info = medianRound(infoRounds);
+    const peerInfo = medianRound(peerRounds);
 
     // Login needs a fresh single-use code per request: many users, codes issued up front.
     const login = await measure('POST /user/auth (login, WeChat double)', {
@@ -127,17 +127,17 @@ async function main(): Promise<void> {
   }
 }
 
-function median(rows: Row[]): Row {
+/** The round whose throughput is the median. */
+function medianRound(rows: Row[]): Row {
   return [ ...rows ].sort((a, b) => a.reqPerSec - b.reqPerSec)[Math.floor(rows.length / 2)];
 }
 
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
-const middle = (xs: number[]): number => [ ...xs ].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 function writeResults(rows: { info: Row; peerInfo: Row; bare: Row; login: Row }, rounds: { app: Row[]; peer: Row[] }, memory: { pid: number; rssMiB: number }[], peerMemory: { pid: number; rssMiB: number }[]): void {
   const { info, peerInfo, bare, login } = rows;
-  const appCpu = middle(rounds.app.map(r => sum(r.workerCpu)));
-  const peerCpu = middle(rounds.peer.map(r => sum(r.workerCpu)));
+  const appCpu = median(rounds.app.map(r => sum(r.workerCpu)));
+  const peerCpu = median(rounds.peer.map(r => sum(r.workerCpu)));
   const ratio = info.reqPerSec / peerInfo.reqPerSec;
   const p99Ratio = peerInfo.p99 > 0 ? info.p99 / peerInfo.p99 : 0;
   const avg = (m: { rssMiB: number }[]) => m.reduce((a, b) => a + b.rssMiB, 0) / Math.max(1, m.length);
