@@ -13,8 +13,6 @@ const WEBSITE_MIDDLEWARE = new Set([ 'siteFile', 'notfound', 'overrideMethod' ])
 const DRAIN_MS = 4000;
 
 export default class AppBootHook implements IBoot {
-  /** Requests this worker's server is serving (counted by the load shedder); 0 without a server. */
-  private requestsInFlight: () => number = () => 0;
 
   constructor(private readonly app: Application) {
     // Requests run without egg's AsyncLocalStorage: its promise hooks cost every promise (context_storage.ts).
@@ -24,7 +22,7 @@ export default class AppBootHook implements IBoot {
     // Emitted by egg-cluster before the worker's server listens.
     app.on('server', (server: Server) => {
       configureServer(server, app.config.httpServer);
-      this.requestsInFlight = installLoadShedding(server, () => app.config.overload.maxInFlight);
+      app.saturation = installLoadShedding(server, () => app.config.overload);
     });
   }
 
@@ -54,7 +52,11 @@ export default class AppBootHook implements IBoot {
   async beforeClose(): Promise<void> {
     // Graceful stop: let the requests already being served finish.
     const deadline = Date.now() + DRAIN_MS;
-    while (this.requestsInFlight() > 0 && Date.now() < deadline) {
+    const busy = (): boolean => {
+      const load = this.app.saturation?.();
+      return !!load && load.inFlight + load.bodyPending > 0;
+    };
+    while (busy() && Date.now() < deadline) {
       await new Promise(resolve => setTimeout(resolve, 50));
     }
   }

@@ -68,10 +68,23 @@ export interface RateLimitConfig {
   userPerMinute: number;
 }
 
-/** Load shedding: what one worker accepts before it answers 503 OVERLOADED at once. */
+/** Load shedding: what one worker accepts before it answers 503 OVERLOADED at once (app/lib/http_server.ts). */
 export interface OverloadConfig {
-  /** Requests one worker serves at a time; more are refused at once (`OVERLOAD_MAX_IN_FLIGHT`); 0 turns it off. */
+  /** Requests one worker serves at a time, counted once their body has arrived; more are refused at once (`OVERLOAD_MAX_IN_FLIGHT`); 0 turns it off. */
   maxInFlight: number;
+  /** Requests one worker holds while their body is still arriving; more are refused at once; 0 turns it off. */
+  maxBodyPending: number;
+  /** A request body (JSON, XML) must arrive within this many ms of its headers, else 408 and the connection is closed. */
+  bodyTimeoutMs: number;
+  /** The same for a multipart upload (an avatar sent from a phone on a slow network). */
+  uploadBodyTimeoutMs: number;
+  /**
+   * Connections one client address may hold open in one worker (`MAX_CONNECTIONS_PER_ADDRESS`);
+   * requests on more are refused 503 and the connection closed. Sized for a carrier NAT, where
+   * many users share an address. 0 turns it off; off behind a proxy (`TRUST_PROXY`), whose
+   * address all connections share: limit connections per client there (nginx `limit_conn`).
+   */
+  maxConnectionsPerAddress: number;
 }
 
 export type { HttpServerConfig } from '../app/lib/http_server';
@@ -214,7 +227,6 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
     loginPerMinute: envInt('RATE_LIMIT_LOGIN_PER_MINUTE', 60),
     userPerMinute: envInt('RATE_LIMIT_USER_PER_MINUTE', 30),
   };
-  const overload: OverloadConfig = { maxInFlight: envInt('OVERLOAD_MAX_IN_FLIGHT', 64) };
   // Slow clients: a dribbling client is cut off within 11 s (headers) or 31 s (body).
   const httpServer: HttpServerConfig = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5000, checkIntervalMs: 1000 };
   // Behind N reverse proxies / load balancers, TRUST_PROXY=N takes the client address from
@@ -224,6 +236,13 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
   const proxyHops = envInt('TRUST_PROXY', 0);
   config.proxy = proxyHops > 0;
   config.maxIpsCount = proxyHops;
+  const overload: OverloadConfig = {
+    maxInFlight: envInt('OVERLOAD_MAX_IN_FLIGHT', 64),
+    maxBodyPending: 256,
+    bodyTimeoutMs: 10_000,
+    uploadBodyTimeoutMs: 30_000,
+    maxConnectionsPerAddress: proxyHops > 0 ? 0 : envInt('MAX_CONNECTIONS_PER_ADDRESS', 256),
+  };
   const sandbox: SandboxConfig | null = null;
 
   const avatar: AvatarConfig = {

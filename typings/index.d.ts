@@ -1,4 +1,5 @@
 import 'egg';
+import type { Saturation } from '../app/lib/http_server';
 import type { MountedToken } from '../app/service/wxminiprogram/auth';
 
 declare module 'egg' {
@@ -11,6 +12,8 @@ declare module 'egg' {
     tokenRefreshFailing?: boolean;
     /** Collects every worker's metrics through the agent (GET /metrics). */
     clusterMetrics: { collect(): Promise<string> };
+    /** This worker's load (requests in flight and waiting for their body); unset until its server exists. */
+    saturation?: () => Saturation;
   }
 
   interface Context {

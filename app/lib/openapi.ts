@@ -278,7 +278,7 @@ export const openapiDocument = {
       },
       Health: {
         type: 'object',
-        required: [ 'status', 'mongo', 'wxToken', 'wxTokenAgeSeconds', 'wxTokenLastFailure', 'avatars' ],
+        required: [ 'status', 'mongo', 'wxToken', 'wxTokenAgeSeconds', 'wxTokenLastFailure', 'avatars', 'load' ],
         additionalProperties: false,
         properties: {
           status: { enum: [ 'ok', 'degraded' ], description: '`degraded` (HTTP 200) when the token is missing or cannot be refreshed' },
@@ -290,6 +290,13 @@ export const openapiDocument = {
             description: 'While refreshes fail: WeChat\'s errcode (40125: wrong AppSecret; -2: no usable answer) and when',
           },
           avatars: { enum: [ 'ok', 'not_configured' ], description: '`not_configured`: no PUBLIC_BASE_URL, avatar uploads answer 503' },
+          load: {
+            type: 'object',
+            required: [ 'inFlight', 'bodyPending', 'saturated' ],
+            additionalProperties: false,
+            description: 'The answering worker\'s load: requests in flight, requests whose body is still arriving, and whether it refuses new ones now (then HTTP 503)',
+            properties: { inFlight: { type: 'integer' }, bodyPending: { type: 'integer' }, saturated: { type: 'boolean' } },
+          },
         },
       },
     },
@@ -302,8 +309,8 @@ export const openapiDocument = {
         summary: 'Liveness and readiness',
         security: PUBLIC,
         responses: {
-          200: ok('Serving', 'Health', { status: 'ok', mongo: 'up', wxToken: 'ok', wxTokenAgeSeconds: 42, wxTokenLastFailure: null, avatars: 'ok' }),
-          503: ok('MongoDB down', 'Health', { status: 'degraded', mongo: 'down', wxToken: 'missing', wxTokenAgeSeconds: null, wxTokenLastFailure: null, avatars: 'ok' }),
+          200: ok('Serving', 'Health', { status: 'ok', mongo: 'up', wxToken: 'ok', wxTokenAgeSeconds: 42, wxTokenLastFailure: null, avatars: 'ok', load: { inFlight: 3, bodyPending: 0, saturated: false } }),
+          503: ok('MongoDB down, or this worker saturated', 'Health', { status: 'degraded', mongo: 'down', wxToken: 'missing', wxTokenAgeSeconds: null, wxTokenLastFailure: null, avatars: 'ok', load: { inFlight: 0, bodyPending: 0, saturated: false } }),
         },
       },
     },

@@ -13,6 +13,11 @@ export interface HealthReport {
   wxTokenLastFailure: StoredTokenState['failure'];
   /** Avatar uploads need PUBLIC_BASE_URL (WeChat fetches the image to check it). */
   avatars: 'ok' | 'not_configured';
+  /**
+   * This worker's load: requests in flight, requests whose body is still arriving, and whether
+   * a new request would be refused (then /health answers 503 too, so a balancer steers away).
+   */
+  load: { inFlight: number; bodyPending: number; saturated: boolean };
 }
 
 export default class HealthService extends Service {
@@ -21,13 +26,16 @@ export default class HealthService extends Service {
     const mongoUp = await this.pingMongo();
     const token = mongoUp ? await this.service.wxminiprogram.auth.storedState().catch(() => undefined) : undefined;
     const wxToken = token?.state ?? 'missing';
+    const saturation = this.app.saturation?.();
+    const load = { inFlight: saturation?.inFlight ?? 0, bodyPending: saturation?.bodyPending ?? 0, saturated: saturation?.saturated ?? false };
     return {
-      status: mongoUp && wxToken === 'ok' ? 'ok' : 'degraded',
+      status: mongoUp && wxToken === 'ok' && !load.saturated ? 'ok' : 'degraded',
       mongo: mongoUp ? 'up' : 'down',
       wxToken,
       wxTokenAgeSeconds: token?.ageSeconds ?? null,
       wxTokenLastFailure: token?.failure ?? null,
       avatars: this.config.avatar.publicBaseUrl ? 'ok' : 'not_configured',
+      load,
     };
   }
 
