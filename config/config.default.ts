@@ -31,6 +31,10 @@ export interface WxmpConfig {
   tokenFetchAttempts: number;
   /** First backoff between those attempts, in ms (doubles each time). */
   tokenRetryBaseMs: number;
+  /** A reported token younger than this is not refreshed (it was just fetched: the report is mistaken). */
+  forcedRefreshMinAgeSeconds: number;
+  /** At most one forced refresh (a reported token) per this many seconds, across workers and hosts. */
+  forcedRefreshIntervalSeconds: number;
   /** Reject encrypted data whose watermark is older than this many seconds; 0 turns the check off (`WXMP_DECRYPT_MAX_AGE`). */
   decryptMaxAgeSeconds: number;
   /** The message push endpoint (消息推送). */
@@ -218,6 +222,8 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
     tokenFailureCooldownMs: 5000,
     tokenFetchAttempts: 3,
     tokenRetryBaseMs: 500,
+    forcedRefreshMinAgeSeconds: 60,
+    forcedRefreshIntervalSeconds: 60,
     decryptMaxAgeSeconds: envInt('WXMP_DECRYPT_MAX_AGE', 0),
     push: { token: env('WXMP_PUSH_TOKEN') ?? '', aesKey: env('WXMP_PUSH_AES_KEY') ?? '', maxSkewSeconds: 300 },
   };

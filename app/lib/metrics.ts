@@ -46,6 +46,13 @@ export const tokenRefreshes = new client.Counter({
   registers: [ registry ],
 });
 
+export const forcedRefreshes = new client.Counter({
+  name: 'wxmp_access_token_forced_refreshes_total',
+  help: 'Reports of the current access_token as rejected (POST /internal/wx/access_token/refresh), by outcome: refreshed, or limited (answered as it is: the token was too young or another forced refresh was too recent)',
+  labelNames: [ 'outcome' ] as const,
+  registers: [ registry ],
+});
+
 /** Set by the app: seconds left on the mounted token (the smallest across workers when merged). */
 let expiresAtOf: () => number | undefined = () => undefined;
 export function reportTokenExpiry(source: () => number | undefined): void {

@@ -16,6 +16,8 @@ export interface ITokenLease {
   failure?: WeChatFailure;
   errcode?: number;
   errmsg?: string;
+  /** What a `forced:` lease was taken for: a hash of the reported token (never the token). */
+  subject?: string;
 }
 
 export type TokenLeaseModel = Model<ITokenLease>;
@@ -30,6 +32,7 @@ export default (app: Application) => {
     failure: String,
     errcode: Number,
     errmsg: String,
+    subject: String,
   }, { versionKey: false });
   return mpConnection(app).model<ITokenLease, TokenLeaseModel>('third_token_lease', leaseSchema, 'third_token_lease');
 };

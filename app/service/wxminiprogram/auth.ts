@@ -1,7 +1,8 @@
+import crypto from 'node:crypto';
 import WxmpIndexService from './index';
 import { isDuplicateKey } from '../../lib/db';
 import { ApiError, WeChatError, type WeChatFailure } from '../../lib/errors';
-import { tokenRefreshes } from '../../lib/metrics';
+import { forcedRefreshes, tokenRefreshes } from '../../lib/metrics';
 import { TOKEN_TYPE_MINIPROGRAM } from '../../model/auth';
 import type { WeChatReply } from './client';
 
@@ -161,14 +162,42 @@ export default class WxmpAuthService extends WxmpIndexService {
    * Another backend reports that WeChat rejected `token` (40001/42001). Compare-and-set: if
    * it is still the stored token it is invalidated and refreshed through the single flight
    * and lease (concurrent reports of it cost one upstream call); if it is already stale, the
-   * current token is answered without calling WeChat.
+   * current token is answered without calling WeChat. A forced refresh is also limited across
+   * workers and hosts: a token younger than `forcedRefreshMinAgeSeconds`, or a report within
+   * `forcedRefreshIntervalSeconds` of the last forced refresh, is answered as it is (each
+   * refresh costs WeChat's daily quota of 2,000, and in classic mode voids the token everyone
+   * else holds, so a reporting loop must not turn into a refreshing loop).
    */
   async refreshReported(token: string, type = TOKEN_TYPE_MINIPROGRAM): Promise<{ access_token: string; expiresAt: number }> {
+    const stored = await this.findRecord(type);
+    if (stored && stored.access_token === token && this.isUsable(stored)) {
+      const ageMs = Date.now() - stored.updateTime.getTime();
+      const allowed = ageMs >= this.WXAuth.forcedRefreshMinAgeSeconds * 1000 && await this.claimForcedRefresh(type, token);
+      forcedRefreshes.inc({ outcome: allowed ? 'refreshed' : 'limited' });
+      if (!allowed) {
+        this.ctx.logger.warn('[token_refresh] a report of the current access_token (%ds old) was not acted on: forced refreshes are limited', Math.floor(ageMs / 1000));
+        this.mount(stored);
+        return { access_token: stored.access_token, expiresAt: expiresAt(stored) };
+      }
+    }
     await this.invalidateToken(token, type);
     const record = await this.findRecord(type);
     const fresh = record && record.access_token !== token && this.isUsable(record) ? record : await this.MPAuth(type);
     this.mount(fresh);
     return { access_token: fresh.access_token, expiresAt: expiresAt(fresh) };
+  }
+
+  /**
+   * The right to force a refresh of `token`: the `forced:` lease, taken for
+   * forcedRefreshIntervalSeconds and naming the token (a hash) it was taken for. Held for
+   * that same token, another report joins the refresh under way rather than being refused.
+   */
+  private async claimForcedRefresh(type: number, token: string): Promise<boolean> {
+    const key = `forced:${this.leaseKey(type)}`;
+    const subject = crypto.createHash('sha256').update(token).digest('hex').slice(0, 32);
+    if (await this.acquireLease(key, this.WXAuth.forcedRefreshIntervalSeconds * 1000, subject)) return true;
+    const lease = await this.ctx.models.TokenLease.findById(key, 'subject').lean();
+    return lease?.subject === subject;
   }
 
   /**
@@ -186,7 +215,7 @@ export default class WxmpAuthService extends WxmpIndexService {
     for (;;) {
       const current = await this.findRecord(type);
       if (current && this.isFresh(current)) return current;
-      if (await this.acquireLease(key)) {
+      if (await this.acquireLease(key, this.WXAuth.tokenLeaseMs)) {
         try {
           const again = await this.findRecord(type);
           if (again && this.isFresh(again)) {
@@ -220,13 +249,14 @@ export default class WxmpAuthService extends WxmpIndexService {
     }
   }
 
-  private async acquireLease(key: string): Promise<boolean> {
+  /** Takes the lease `key` for `ms` if nobody holds it (a MongoDB upsert: atomic across hosts). */
+  private async acquireLease(key: string, ms: number, subject?: string): Promise<boolean> {
     const now = new Date();
     try {
       const lease = await this.ctx.models.TokenLease.findOneAndUpdate(
         { _id: key, expiresAt: { $lte: now } },
         {
-          $set: { holder: this.app.tokenHolderId, expiresAt: new Date(now.getTime() + this.WXAuth.tokenLeaseMs) },
+          $set: { holder: this.app.tokenHolderId, expiresAt: new Date(now.getTime() + ms), ...(subject ? { subject } : {}) },
           $unset: { failedAt: 1, failure: 1, errcode: 1, errmsg: 1 },
         },
         { upsert: true, new: true },

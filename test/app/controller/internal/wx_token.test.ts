@@ -65,8 +65,14 @@ describe('test/app/controller/internal/wx_token.test.ts (the central access_toke
     assert.equal(wechat().count('/cgi-bin/token'), 0);
   });
 
+  /** Makes the stored token look fetched `seconds` ago (forced refreshes leave a young token alone). */
+  const age = (seconds: number) => app.mockContext().models.Auth.updateMany({}, { $set: { updateTime: new Date(Date.now() - seconds * 1000) } });
+  const report = (token: string) => app.httpRequest().post(REFRESH).set('authorization', `Bearer ${KEY}`).send({ access_token: token }).expect(200)
+    .then(res => res.body.access_token as string);
+
   it('20 concurrent reports of the current token: one refresh, everyone gets the new token', async () => {
     const current = (await get(KEY).expect(200)).body.access_token as string;
+    await age(120);
     wechat().resetCounts();
     const server = await listen(app);
     let answers: { access_token: string }[];
@@ -89,5 +95,37 @@ describe('test/app/controller/internal/wx_token.test.ts (the central access_toke
   it('a malformed report is 400', async () => {
     const res = await app.httpRequest().post(REFRESH).set('authorization', `Bearer ${KEY}`).send({ access_token: { $ne: 1 } }).expect(400);
     assert.equal(res.body.code, 'INVALID_PARAM');
+  });
+
+  it('the token just fetched reported as rejected: answered as it is, no upstream call (forcedRefreshMinAgeSeconds, default 60)', async () => {
+    assert.equal(app.config.wxmp.forcedRefreshMinAgeSeconds, 60);
+    let token = (await get(KEY).expect(200)).body.access_token as string;
+    wechat().resetCounts();
+    app.mockLog();
+    // a caller looping on "rejected", each time with the token it was just given
+    for (let i = 0; i < 100; i++) token = await report(token);
+    assert.equal(wechat().count('/cgi-bin/token'), 0, 'no upstream call');
+    app.expectLog(/forced refreshes are limited/);
+    await age(59);
+    assert.equal(await report(token), token, 'still young at 59 s');
+    await age(61);
+    assert.notEqual(await report(token), token, 'refreshed once it is older');
+    assert.equal(wechat().count('/cgi-bin/token'), 1);
+    const metrics = await app.httpRequest().get('/metrics').set('authorization', `Bearer ${KEY}`).expect(200);
+    assert.match(metrics.text, /wxmp_access_token_forced_refreshes_total\{outcome="limited"[^}]*\} ([1-9]\d+)/);
+  });
+
+  it('at most one forced refresh per forcedRefreshIntervalSeconds (default 60), across processes: older tokens reported in a loop', async () => {
+    assert.equal(app.config.wxmp.forcedRefreshIntervalSeconds, 60);
+    let token = (await get(KEY).expect(200)).body.access_token as string;
+    wechat().resetCounts();
+    for (let i = 0; i < 20; i++) {
+      await age(120); // every token old enough, so only the interval can hold the loop
+      token = await report(token);
+    }
+    assert.equal(wechat().count('/cgi-bin/token'), 1, 'one upstream call in the interval');
+    // the interval is a lease in MongoDB: another process sees it too
+    const lease = await app.mockContext().models.TokenLease.findById(`forced:1:${app.config.wxmp.appid}`).lean();
+    assert.ok(lease && lease.expiresAt.getTime() > Date.now() + 50_000, 'the interval is recorded where every process reads it');
   });
 });
