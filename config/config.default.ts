@@ -105,10 +105,20 @@ export interface AvatarConfig {
   maxBytes: number;
   /** Images whose header claims more pixels are refused before decoding (decompression bombs). */
   maxInputPixels: number;
+  /** Images whose header claims a longer side are refused before decoding (chooseAvatar gives cropped squares). */
+  maxInputSide: number;
+  /** Images longer than this many times their width (or wider than their height) are refused before decoding. */
+  maxAspectRatio: number;
+  /** A decode still running after this many seconds is abandoned (400 INVALID_IMAGE). */
+  decodeTimeoutSeconds: number;
   /** Stored avatars fit in this many pixels per side. */
   maxSide: number;
   /** Decodes running at once per worker (sharp works off the main thread; this bounds memory and CPU). */
   concurrentDecodes: number;
+  /** Uploads waiting for a decode per worker; one more is refused 503 BUSY with Retry-After. */
+  decodeQueue: number;
+  /** How long one user's upload holds their upload lock at most (a second upload meanwhile is 409), in ms. */
+  uploadLockMs: number;
 }
 
 /** The internal API (the central access_token service, metrics) and who may call it. */
@@ -255,8 +265,13 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
     publicBaseUrl: (env('PUBLIC_BASE_URL') ?? '').replace(/\/+$/, ''),
     maxBytes: envInt('AVATAR_MAX_BYTES', 2 * 1024 * 1024),
     maxInputPixels: 25_000_000,
+    maxInputSide: 4096,
+    maxAspectRatio: 4,
+    decodeTimeoutSeconds: 5,
     maxSide: 640,
-    concurrentDecodes: 2,
+    concurrentDecodes: 1,
+    decodeQueue: 4,
+    uploadLockMs: 60_000,
   };
   // Uploads are read as streams by the avatar route only; their names are never trusted
   // (the image is told by its bytes), so every name passes egg's extension whitelist.

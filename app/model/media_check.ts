@@ -8,7 +8,8 @@ export type ContentSuggest = 'pass' | 'review' | 'risky';
 export interface IMediaCheck {
   /** WeChat's trace_id: how the pushed verdict finds this record. */
   _id: string;
-  openid: string;
+  /** The user's openid; absent on a verdict that arrived for a check not (or no longer) recorded. */
+  openid?: string;
   mediaUrl: string;
   /** 1 audio, 2 image */
   mediaType: number;
@@ -22,11 +23,13 @@ export interface IMediaCheck {
 
 export type MediaCheckModel = Model<IMediaCheck>;
 
+export const MEDIA_CHECK_TTL_SECONDS = 30 * 24 * 3600;
+
 export default (app: Application) => {
   const { Schema } = app.mongoose;
   const schema = new Schema<IMediaCheck, MediaCheckModel>({
     _id: { type: String, required: true },
-    openid: { type: String, required: true, index: true },
+    openid: { type: String, index: true },
     mediaUrl: { type: String, required: true },
     mediaType: { type: Number, required: true },
     subject: { type: Schema.Types.Mixed, required: true },
@@ -35,5 +38,7 @@ export default (app: Application) => {
     createdAt: { type: Date, required: true },
     checkedAt: Date,
   }, { versionKey: false });
+  // Kept 30 days: long enough for any verdict (WeChat answers within 30 minutes), not forever.
+  schema.index({ createdAt: 1 }, { expireAfterSeconds: MEDIA_CHECK_TTL_SECONDS });
   return mpConnection(app).model<IMediaCheck, MediaCheckModel>('wx_media_check', schema, 'wx_media_checks');
 };

@@ -12,12 +12,14 @@ export default async function wxaMediaCheck(ctx: Context, message: PushMessage):
   const result = (message.result ?? {}) as { suggest?: unknown; label?: unknown };
   const suggest = String(result.suggest ?? '');
   if (!traceId || !SUGGESTS.has(suggest)) throw new Error(`wxa_media_check without trace_id or result.suggest (${traceId || 'no trace_id'})`);
-  // An upsert: the verdict can arrive before mediaCheckAsync recorded what it is about.
+  // An upsert: the verdict can arrive before mediaCheckAsync recorded what it is about. Such a
+  // record names no one (no openid): if no check follows (an unknown trace_id, or the user was
+  // deleted), it is an orphan that the collection's TTL removes.
   const check = await ctx.models.MediaCheck.findOneAndUpdate(
     { _id: traceId },
     {
       $set: { status: suggest, label: Number(result.label ?? 100), checkedAt: new Date() },
-      $setOnInsert: { openid: String(message.FromUserName ?? ''), mediaUrl: '', mediaType: 0, subject: {}, createdAt: new Date() },
+      $setOnInsert: { mediaUrl: '', mediaType: 0, subject: {}, createdAt: new Date() },
     },
     { new: true, upsert: true },
   ).lean();

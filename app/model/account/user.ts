@@ -30,6 +30,8 @@ export interface IUser {
   /** The bound phone number; unique among users. */
   telphone?: string;
   _merchant?: IMerchantRef;
+  /** Set while one of the user's avatar uploads is processed (the per-user upload lock); lapses at this time. */
+  avatarUploadUntil?: Date;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -58,6 +60,7 @@ export default (app: Application) => {
     wxUserInfo,
     telphone: String,
     _merchant: { type: merchant, default: undefined },
+    avatarUploadUntil: Date,
   }, { timestamps: true });
   // A number belongs to at most one user: concurrent binds of one number cannot both win.
   userSchema.index({ telphone: 1 }, { unique: true, partialFilterExpression: { telphone: { $type: 'string' } } });

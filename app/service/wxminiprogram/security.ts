@@ -92,8 +92,13 @@ export default class WxmpSecurityService extends WxmpIndexService {
   async actOnVerdict(check: Pick<IMediaCheck, 'subject' | 'status'>): Promise<void> {
     const subject = check.subject as { kind?: string; uid?: string; fileId?: string };
     if (check.status === 'pending' || subject.kind !== 'avatar' || !subject.uid || !subject.fileId) return;
-    if (check.status === 'risky') await this.service.wxminiprogram.user.rejectAvatar(subject.uid, subject.fileId);
-    else await this.service.account.avatar.markChecked(subject.fileId, check.status);
+    const { user } = this.service.wxminiprogram;
+    if (check.status === 'risky') {
+      await user.rejectAvatar(subject.uid, subject.fileId);
+      return;
+    }
+    await this.service.account.avatar.markChecked(subject.fileId, check.status);
+    await user.pruneAvatars(subject.uid);
   }
 
   private optional(input: MsgSecCheckInput): Record<string, string> {

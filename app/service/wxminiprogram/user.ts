@@ -322,45 +322,79 @@ export default class WxmpUserService extends WxmpIndexService {
 
   /**
    * Stores an uploaded avatar, starts WeChat's media check on its public URL and makes it the
-   * user's avatarUrl; the previous upload is deleted. If the check cannot be started the new
-   * image is deleted again and nothing changes.
+   * user's avatarUrl. The previous approved avatar is kept until the new one passes (and comes
+   * back if it is rejected: rejectAvatar). One upload per user at a time, across workers and
+   * hosts (409 UPLOAD_IN_PROGRESS). If the check cannot be started, or the user is deleted
+   * meanwhile, the new image and its check are deleted again and nothing changes.
    */
   async setAvatar(uid: string, upload: Readable): Promise<{ avatarUrl: string }> {
     if (!this.config.avatar.publicBaseUrl) {
       throw new ApiError(503, 'NOT_CONFIGURED', 'Avatar uploads need PUBLIC_BASE_URL (WeChat must be able to fetch the image)');
     }
     const user = await this.requireUser(uid);
-    const avatars = this.service.account.avatar;
-    const stored = await avatars.store(uid, upload);
-    const { security } = this.service.wxminiprogram;
-    let traceId: string;
+    await this.lockAvatarUpload(user._id);
     try {
-      traceId = await security.mediaCheckAsync({
-        openid: user.openId, scene: 1, mediaUrl: stored.url, mediaType: 2, subject: { kind: 'avatar', uid, fileId: stored.id },
-      });
-      const updated = await this.userMODEL.updateOne({ _id: user._id }, { $set: { 'wxUserInfo.avatarUrl': stored.url, isWXAuth: true } });
-      if (!updated.matchedCount) throw userGone();
-    } catch (err) {
-      await avatars.remove(stored.id);
-      throw err;
+      const avatars = this.service.account.avatar;
+      const stored = await avatars.store(uid, upload);
+      const { security } = this.service.wxminiprogram;
+      let traceId: string | undefined;
+      try {
+        traceId = await security.mediaCheckAsync({
+          openid: user.openId, scene: 1, mediaUrl: stored.url, mediaType: 2, subject: { kind: 'avatar', uid, fileId: stored.id },
+        });
+        const updated = await this.userMODEL.updateOne({ _id: user._id }, { $set: { 'wxUserInfo.avatarUrl': stored.url, isWXAuth: true } });
+        if (!updated.matchedCount) throw userGone();
+      } catch (err) {
+        await avatars.remove(stored.id);
+        if (traceId) await this.ctx.models.MediaCheck.deleteOne({ _id: traceId });
+        throw err;
+      }
+      // The verdict may have been pushed while this ran: before the check's subject was
+      // recorded (the push handler then had nothing to act on) or before the profile showed
+      // this image (a rejection then had no URL to clear). Acting once more covers both.
+      const check = await this.ctx.models.MediaCheck.findById(traceId, { subject: 1, status: 1 }).lean();
+      if (check) await security.actOnVerdict(check);
+      await this.pruneAvatars(uid);
+      return { avatarUrl: stored.url };
+    } finally {
+      await this.userMODEL.updateOne({ _id: user._id }, { $unset: { avatarUploadUntil: 1 } });
     }
-    await avatars.removeFor(uid, stored.id);
-    // The verdict may have been pushed while this ran: before the check's subject was
-    // recorded (the push handler then had nothing to act on) or before the profile showed
-    // this image (a rejection then had no URL to clear). Acting once more covers both.
-    const check = await this.ctx.models.MediaCheck.findById(traceId, { subject: 1, status: 1 }).lean();
-    if (check) await security.actOnVerdict(check);
-    return { avatarUrl: stored.url };
   }
 
-  /** The media check found the avatar risky: it is deleted and leaves the user's profile. */
+  /** Takes the user's upload lock (a date on the user: atomic across hosts, lapses on its own if a worker dies). */
+  private async lockAvatarUpload(_id: Types.ObjectId): Promise<void> {
+    const now = new Date();
+    const locked = await this.userMODEL.updateOne(
+      { _id, $or: [ { avatarUploadUntil: { $exists: false } }, { avatarUploadUntil: { $lte: now } } ] },
+      { $set: { avatarUploadUntil: new Date(now.getTime() + this.config.avatar.uploadLockMs) } },
+    );
+    if (!locked.matchedCount) {
+      if (!await this.userMODEL.exists({ _id })) throw userGone();
+      throw new ConflictError('Another avatar upload of yours is being processed; retry once it is done', 'UPLOAD_IN_PROGRESS');
+    }
+  }
+
+  /** Deletes the avatars `uid` no longer needs (never the one their profile shows). */
+  async pruneAvatars(uid: string): Promise<void> {
+    if (!Types.ObjectId.isValid(uid)) return;
+    const avatars = this.service.account.avatar;
+    const user = await this.userMODEL.findById(uid, { 'wxUserInfo.avatarUrl': 1 }).lean();
+    if (!user) return;
+    await avatars.prune(uid, avatars.idOf(user.wxUserInfo?.avatarUrl));
+  }
+
+  /**
+   * The media check found the avatar risky: it is deleted and leaves the user's profile, which
+   * shows their previous approved avatar again, if they had one.
+   */
   async rejectAvatar(uid: string, fileId: string): Promise<void> {
     const avatars = this.service.account.avatar;
     await avatars.remove(fileId);
     if (!Types.ObjectId.isValid(uid)) return;
+    const fallback = await avatars.fallbackFor(uid, fileId);
     await this.userMODEL.updateOne(
       { _id: new Types.ObjectId(uid), 'wxUserInfo.avatarUrl': avatars.urlOf(fileId) },
-      { $unset: { 'wxUserInfo.avatarUrl': 1 } },
+      fallback ? { $set: { 'wxUserInfo.avatarUrl': avatars.urlOf(fallback) } } : { $unset: { 'wxUserInfo.avatarUrl': 1 } },
     );
   }
 
@@ -372,12 +406,14 @@ export default class WxmpUserService extends WxmpIndexService {
   async deleteAccount(uid: string): Promise<void> {
     const user = await this.requireUser(uid);
     const { models } = this.ctx;
+    // The user first: an upload in flight then fails its own profile update and removes what
+    // it stored; whatever it stored before this line is removed below.
+    await this.userMODEL.deleteOne({ _id: user._id });
     if (user.telphone) await this.releaseBasicUser(user.openId, user.telphone);
     await this.service.account.avatar.removeFor(uid);
-    await models.MediaCheck.deleteMany({ openid: user.openId });
+    await models.MediaCheck.deleteMany({ $or: [ { openid: user.openId }, { 'subject.uid': uid } ] });
     await models.PushEvent.deleteMany({ fromUser: user.openId });
     await models.RateLimit.deleteMany({ key: `user:${uid}` });
-    await this.userMODEL.deleteOne({ _id: user._id });
   }
 
   /** Re-reads the user and signs a fresh token (GET /refreshToken). */

@@ -157,6 +157,8 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       const res = await upload(token, original).expect(200);
       const avatarUrl: string = res.body.avatarUrl;
       assert.ok(avatarUrl.startsWith(`${server.url}/api/v1/mp/account/avatar/`));
+      assert.match(avatarUrl, /\/avatar\/[A-Za-z0-9_-]{22}$/, 'a random id of 128 bits, not a guessable ObjectId');
+      await wechat().security.settled(); // the verdict (pass): only now may caches keep it for good
       const path = new URL(avatarUrl).pathname;
       const served = await app.httpRequest().get(path).buffer(true).parse((r, cb) => {
         const chunks: Buffer[] = [];
@@ -180,17 +182,165 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       assert.equal(check?.mediaUrl, avatarUrl);
     });
 
-    it('a new upload replaces (deletes) the previous one; PNG and WebP are accepted', async () => {
+    it('a new upload replaces the previous one once it passes (then deletes it); PNG and WebP are accepted', async () => {
       const { token } = await new MiniProgram(app).login();
       const first = await upload(token, await cameraJpeg(300, 300)).expect(200);
+      await wechat().security.settled();
       const png = await sharp({ create: { width: 100, height: 80, channels: 4, background: '#00ff0080' } }).png().toBuffer();
       const second = await upload(token, png, 'x.bin').expect(200);
-      await app.httpRequest().get(new URL(first.body.avatarUrl).pathname).expect(404);
+      await wechat().security.settled();
+      await until(async () => (await app.httpRequest().get(new URL(first.body.avatarUrl).pathname)).status === 404, 3000, 'the first to be deleted once the second passed');
       assert.equal((await app.httpRequest().get(new URL(second.body.avatarUrl).pathname).expect(200)).headers['content-type'], 'image/png');
       const webp = await sharp({ create: { width: 50, height: 50, channels: 3, background: 'blue' } }).webp().toBuffer();
       await upload(token, webp, 'named.jpg').expect(200);
-      assert.equal(await bucketFiles().countDocuments(), 1);
+      await wechat().security.settled();
+      await until(async () => (await bucketFiles().countDocuments()) === 1, 3000, 'one file left');
     });
+
+    it('until WeChat\'s verdict passes, an avatar is served no-cache (then immutable); the approved one before it is kept meanwhile', async () => {
+      const { token } = await new MiniProgram(app).login();
+      const first = await upload(token, await cameraJpeg(100, 100)).expect(200);
+      await wechat().security.settled();
+      const { appid } = app.config.wxmp;
+      const target = wechat().security.pushTargets.get(appid)!;
+      wechat().setPushTarget(appid, undefined); // the verdict on the next one is not pushed yet
+      const second = await upload(token, await cameraJpeg(120, 120)).expect(200);
+      await wechat().security.settled();
+      const pending = await app.httpRequest().get(new URL(second.body.avatarUrl).pathname).expect(200);
+      assert.equal(pending.headers['cache-control'], 'no-cache');
+      await app.httpRequest().get(new URL(second.body.avatarUrl).pathname).set('if-none-match', pending.headers.etag).expect(304);
+      assert.equal((await app.httpRequest().get(new URL(first.body.avatarUrl).pathname).expect(200)).headers['cache-control'], 'public, max-age=31536000, immutable');
+      wechat().setPushTarget(appid, target);
+      const third = await upload(token, await cameraJpeg(140, 140)).expect(200);
+      await wechat().security.settled();
+      await until(async () => (await app.httpRequest().get(new URL(third.body.avatarUrl).pathname)).headers['cache-control'] === 'public, max-age=31536000, immutable', 3000, 'immutable once passed');
+    });
+
+    it('a new avatar rejected by WeChat: the previous approved one comes back to the profile', async () => {
+      const { token } = await new MiniProgram(app).login();
+      const first = await upload(token, await cameraJpeg(100, 100)).expect(200);
+      await wechat().security.settled();
+      wechat().security.mediaVerdicts.push({ suggest: 'risky', label: 20002 });
+      const second = await upload(token, await cameraJpeg(120, 120)).expect(200);
+      await wechat().security.settled();
+      await until(async () => (await app.httpRequest().get(new URL(second.body.avatarUrl).pathname)).status === 404, 3000, 'the risky one withdrawn');
+      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`).expect(200);
+      assert.equal(info.body.userInfo.avatarUrl, first.body.avatarUrl);
+      await app.httpRequest().get(new URL(first.body.avatarUrl).pathname).expect(200);
+    });
+
+    it('two uploads at once by one user: one is 409 UPLOAD_IN_PROGRESS, the profile points at a stored file', async () => {
+      for (let round = 0; round < 3; round++) {
+        const { token } = await new MiniProgram(app).login();
+        const image = await cameraJpeg(800, 800);
+        const send = () => {
+          const form = new FormData();
+          form.append('avatar', new Blob([ new Uint8Array(image) ]), 'tmp.jpg');
+          return fetch(`${server.url}${AVATAR}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form })
+            .then(async r => ({ status: r.status, body: await r.json() as { code?: string } }));
+        };
+        const answers = await Promise.all([ send(), send() ]);
+        const statuses = answers.map(a => a.status).sort();
+        assert.ok(statuses.includes(200), JSON.stringify(answers));
+        for (const a of answers) if (a.status !== 200) assert.deepEqual([ a.status, a.body.code ], [ 409, 'UPLOAD_IN_PROGRESS' ]);
+        await wechat().security.settled();
+        const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`).expect(200);
+        await app.httpRequest().get(new URL(info.body.userInfo.avatarUrl).pathname).expect(200);
+        await upload(token, await cameraJpeg(60, 60)).expect(200); // the lock is released
+      }
+    });
+
+    it('an avatar stored by the previous release (an ObjectId id) is still served', async () => {
+      const { Types, mongo } = await import('mongoose');
+      const id = new Types.ObjectId();
+      const bytes = await cameraJpeg(64, 64);
+      await new Promise<void>((resolve, reject) => {
+        const up = new mongo.GridFSBucket(db().db!, { bucketName: 'avatars' }).openUploadStreamWithId(id, 'u.jpeg', { metadata: { uid: 'u', contentType: 'image/jpeg', sha256: 'ab'.repeat(32), check: 'pass' } });
+        up.once('finish', () => resolve());
+        up.once('error', reject);
+        up.end(bytes);
+      });
+      const res = await app.httpRequest().get(`/api/v1/mp/account/avatar/${id.toString()}`).expect(200);
+      assert.equal(res.headers['cache-control'], 'public, max-age=31536000, immutable');
+    });
+
+    it('an avatar whose EXIF says "rotate 90°" is stored upright', async () => {
+      const { token } = await new MiniProgram(app).login();
+      // 200 wide × 100 high as stored, Orientation 6: shown 100 wide × 200 high
+      const sideways = await sharp({ create: { width: 200, height: 100, channels: 3, background: 'red' } }).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+      const res = await upload(token, sideways).expect(200);
+      const served = await app.httpRequest().get(new URL(res.body.avatarUrl).pathname).buffer(true).parse((r, cb) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => cb(null, Buffer.concat(chunks)));
+      }).expect(200);
+      const meta = await sharp(served.body as Buffer).metadata();
+      assert.deepEqual([ meta.width, meta.height, meta.orientation ], [ 100, 200, undefined ]);
+    });
+
+    it('media_check_async failing: 502, the stored image is deleted again, the profile unchanged', async () => {
+      const { token } = await new MiniProgram(app).login();
+      wechat().inject({ path: '/wxa/media_check_async', kind: 'errcode', errcode: 45009, times: 1 });
+      const res = await upload(token, await cameraJpeg(100, 100));
+      assert.ok(res.status >= 400, res.text);
+      assert.equal(await bucketFiles().countDocuments(), 0, 'no orphan file');
+      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`).expect(200);
+      assert.equal(info.body.userInfo.avatarUrl, undefined);
+    });
+
+    it('an upload interrupted by the account\'s deletion leaves nothing: no file, no check with the openid', async () => {
+      const mp = new MiniProgram(app);
+      const { token } = await mp.login();
+      wechat().resetCounts();
+      wechat().inject({ path: '/wxa/media_check_async', kind: 'latency', ms: 400, times: 1 });
+      const uploading = upload(token, await cameraJpeg(100, 100));
+      const pending = uploading.then(r => r);
+      await until(() => wechat().count('/wxa/media_check_async') >= 1, 3000, 'the upload to reach the media check');
+      await app.httpRequest().delete('/api/v1/mp/account/user').set('authorization', `Bearer ${token}`).expect(204);
+      const res = await pending;
+      assert.equal(res.status, 401, res.text);
+      await wechat().security.settled();
+      await until(async () => (await bucketFiles().countDocuments()) === 0, 3000, 'no file left');
+      assert.equal(await ctx().models.MediaCheck.countDocuments({ openid: mp.openid }), 0);
+    });
+
+    it('a verdict for a check nobody recorded stores no openid; wx_media_checks has a TTL', async () => {
+      const { appid } = app.config.wxmp;
+      const target = wechat().security.pushTargets.get(appid)!;
+      const trace = `orphan-${Date.now()}`;
+      await wechat().security.push(appid, target, {
+        ToUserName: 'gh_sandbox0000001', FromUserName: 'o_deleted_user', CreateTime: Math.floor(Date.now() / 1000), MsgType: 'event',
+        Event: 'wxa_media_check', appid, trace_id: trace, version: 2, errcode: 0, errmsg: 'ok', result: { suggest: 'pass', label: 100 },
+      });
+      await until(async () => !!(await ctx().models.MediaCheck.findById(trace).lean()), 3000, 'the verdict recorded');
+      const record = await ctx().models.MediaCheck.findById(trace).lean();
+      assert.equal(record?.openid, undefined);
+      const indexes = await ctx().models.MediaCheck.collection.indexes();
+      assert.ok(indexes.some(i => i.key.createdAt === 1 && typeof i.expireAfterSeconds === 'number' && i.expireAfterSeconds > 0), JSON.stringify(indexes));
+    });
+
+    it('the per-user limit holds on the avatar route too', async () => {
+      mm(app.config.rateLimit, 'userPerMinute', 2);
+      const { token } = await new MiniProgram(app).login();
+      await upload(token, await cameraJpeg(50, 50)).expect(200);
+      await wechat().security.settled();
+      await upload(token, await cameraJpeg(50, 50)).expect(200);
+      await wechat().security.settled();
+      const res = await upload(token, await cameraJpeg(50, 50)).expect(429);
+      assert.equal(res.body.code, 'RATE_LIMITED');
+    });
+
+    for (const [ label, width, height ] of [ [ 'a strip of 1 × 25,000,000 pixels', 1, 25_000_000 ], [ 'a side over 4096 pixels', 5000, 3000 ], [ 'a shape longer than 4:1', 4000, 900 ] ] as const) {
+      it(`refuses ${label} from its header, before decoding: 400 INVALID_IMAGE`, async () => {
+        const { token } = await new MiniProgram(app).login();
+        const started = Date.now();
+        const res = await upload(token, pngClaiming(width, height)).expect(400);
+        assert.equal(res.body.code, 'INVALID_IMAGE');
+        assert.match(res.body.message, new RegExp(`${width}×${height}`));
+        assert.ok(Date.now() - started < 1000, 'answered without decoding');
+        assert.equal(await bucketFiles().countDocuments(), 0);
+      });
+    }
 
     for (const [ label, make, status, code ] of [
       [ 'a text file named .jpg', async () => Buffer.from('not an image at all'), 400, 'INVALID_IMAGE' ],
@@ -258,17 +408,28 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       assert.equal(await bucketFiles().countDocuments(), 0);
     });
 
-    it('20 concurrent uploads all succeed, one stored avatar each', async function() {
+    it('20 concurrent uploads by 20 users: one decode at a time per worker, a full queue answers 503 BUSY with Retry-After, retried they succeed', async function() {
       this.timeout(30_000);
       const users: string[] = [];
       for (let i = 0; i < 20; i++) users.push((await new MiniProgram(app).login()).token);
       const image = await cameraJpeg(800, 800);
-      const statuses = await Promise.all(users.map(async token => {
+      const send = async (token: string) => {
         const form = new FormData();
         form.append('avatar', new Blob([ new Uint8Array(image) ]), 'tmp.jpg');
-        return (await fetch(`${server.url}${AVATAR}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form })).status;
-      }));
-      assert.deepEqual(statuses, Array(20).fill(200));
+        const r = await fetch(`${server.url}${AVATAR}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+        return { status: r.status, retryAfter: r.headers.get('retry-after'), code: ((await r.json()) as { code?: string }).code };
+      };
+      const answers = await Promise.all(users.map(send));
+      const busy = answers.filter(a => a.status === 503);
+      assert.ok(busy.length > 0, 'the queue filled');
+      for (const a of answers) assert.ok(a.status === 200 || (a.code === 'BUSY' && a.retryAfter === '2'), JSON.stringify(a));
+      for (const [ i, a ] of answers.entries()) {
+        if (a.status === 200) continue;
+        let again = await send(users[i]);
+        while (again.status === 503) again = await send(users[i]);
+        assert.equal(again.status, 200);
+      }
+      await wechat().security.settled();
       assert.equal(await bucketFiles().countDocuments(), 20);
     });
   });
