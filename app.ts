@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Application, IBoot } from 'egg';
 import { hideSecretsFromConfigDump } from './config/dump';
+import { PathOnlyContextLogger } from './app/lib/context_logger';
 import { NoContextStorage } from './app/lib/context_storage';
 import { clientErrorResponse, configureServer, installLoadShedding } from './app/lib/http_server';
 import { reportTokenExpiry } from './app/lib/metrics';
@@ -17,6 +18,8 @@ export default class AppBootHook implements IBoot {
   constructor(private readonly app: Application) {
     // Requests run without egg's AsyncLocalStorage: its promise hooks cost every promise (context_storage.ts).
     Object.defineProperty(app, 'ctxStorage', { value: new NoContextStorage(), configurable: true });
+    // Log lines name the request by its path, never its query string (context_logger.ts).
+    app.ContextLogger = PathOnlyContextLogger as unknown as Application['ContextLogger'];
     app.clusterMetrics = workerMetrics(app);
     reportTokenExpiry(() => (app.wxToken ? app.wxTokenInfo?.expiresAt : undefined));
     // Emitted by egg-cluster before the worker's server listens.

@@ -28,7 +28,9 @@ export default (appInfo: EggAppInfo) => {
   const mongoUrl = env('MONGODB_URI');
   if (!mongoUrl) sandbox.mongo = { port: 0 };
   const url = mongoUrl ?? `${process.env.SANDBOX_MONGO_URI ?? 'mongodb://127.0.0.1:1'}/wxmp_test`;
-  config.mongoose = { clients: { mp: mongoClientConfig(url, 3000) } };
+  // 8 s to find the server: on a loaded 2-core machine the suite's first connection (to a
+  // sandbox that the agent has just started) twice missed a 3 s window and failed the boot.
+  config.mongoose = { clients: { mp: mongoClientConfig(url, 8000) } };
 
   sandbox.wechat = { port: 0 };
   const wxmp: Partial<WxmpConfig> = {

@@ -58,6 +58,18 @@ export function previousJwtSecrets(): string[] {
   return (env('JWT_PREVIOUS_SECRETS') ?? '').split(',').map(x => x.trim()).filter(Boolean);
 }
 
+/**
+ * What a production start should hear about but may run with, one line each: settings that
+ * work and are weaker than they could be. Printed once by `npm start`.
+ */
+export function prodEnvWarnings(): string[] {
+  const warnings: string[] = [];
+  if (env('WXMP_PUSH_TOKEN') !== undefined && env('WXMP_PUSH_AES_KEY') === undefined) {
+    warnings.push('warning: the message push runs in plaintext mode (WXMP_PUSH_TOKEN without WXMP_PUSH_AES_KEY): its signature does not cover the message; choose safe mode (安全模式) in the console and set WXMP_PUSH_AES_KEY');
+  }
+  return warnings;
+}
+
 /** A set, non-blank variable, or undefined. */
 export function env(name: EnvName): string | undefined {
   const value = process.env[name];

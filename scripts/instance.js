@@ -30,14 +30,18 @@ function run(args, extraEnv = {}) {
 
 if (command === 'start') {
   let problems;
+  let warnings;
   try {
-    problems = require(path.join(root, 'dist', 'config', 'env.js')).prodEnvProblems();
+    const checks = require(path.join(root, 'dist', 'config', 'env.js'));
+    problems = checks.prodEnvProblems();
+    warnings = checks.prodEnvWarnings();
   } catch {
     console.error('dist/ is missing or stale: run `npm run build` first');
     process.exit(1);
   }
   for (const line of problems) console.error(line);
   if (problems.length) process.exit(1);
+  for (const line of warnings) console.error(line);
   const logDir = env('LOG_DIR');
   run([
     'start', '--daemon', `--title=${title}`, '--env=prod', `--port=${port}`, `--workers=${env('WORKERS') ?? '2'}`,

@@ -26,15 +26,17 @@ const ENCRYPTED_DATA: Schema = {
   examples: [ 'CiyLU1Aw2KjvrjMdj8YKliAjtP4gsMZMQmRzooG2xrDcvSnxIMXFufNstNGTyaGS' ],
 };
 /**
- * Text other users see (a nickname, a city): no control characters (C0, DEL, C1), no
- * bidirectional overrides, embeddings, isolates or marks (U+200E/F, U+202A-E, U+2066-9: they
- * reverse how the rest of a line reads), no zero-width spaces or word joiners (U+200B,
- * U+2060-4, U+FEFF) and no Hangul fillers (U+115F, U+1160, U+3164, U+FFA0), the usual ways to
- * make a name invisible or look like another. The joiners U+200C/D (emoji sequences,
- * Persian and Indic scripts) and variation selectors stay allowed.
+ * Text other users see (a nickname, a city): no character of the Unicode categories that show
+ * nothing or change how the rest reads: controls (Cc), format characters (Cf: direction
+ * overrides and isolates, zero-width spaces, soft hyphens, word joiners, tag characters, the
+ * BOM), line and paragraph separators (Zl, Zp), private-use (Co) and unassigned (Cn) code
+ * points; nor the invisible marks and fillers of other categories (U+034F, U+17B4/5, the
+ * Hangul fillers U+115F, U+1160, U+3164, U+FFA0). These are the usual ways to make a name
+ * invisible or look like another ("Alice" and "Alice\u00AD"). The joiners U+200C/D (emoji
+ * sequences, Persian and Indic scripts) and variation selectors (Mn) stay allowed.
  */
-const DISPLAY_TEXT = '^[^\\u0000-\\u001F\\u007F-\\u009F\\u115F\\u1160\\u200B\\u200E\\u200F\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\u3164\\uFEFF\\uFFA0]*$';
-const DISPLAY_RULE = 'without control, direction-override, zero-width or filler characters';
+const DISPLAY_TEXT = '^(?:[\\u200C\\u200D]|[^\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}\\p{Co}\\p{Cn}\\u034F\\u115F\\u1160\\u17B4\\u17B5\\u3164\\uFFA0])*$';
+const DISPLAY_RULE = 'without control, format (direction overrides, zero-width, soft hyphen, tags), separator, private-use, unassigned or filler characters';
 
 const IV: Schema = { type: 'string', pattern: '^[A-Za-z0-9+/]{22}==$', 'x-rule': 'base64 of 16 bytes (24 characters)', examples: [ 'r7BXXKkLb8qrSNn05n0qiA==' ] };
 
@@ -59,7 +61,7 @@ const ERRORS: Record<number, { description: string; example: { code: string; mes
   404: { description: 'Not found (`NOT_FOUND`); the message push answers 404 while it is not configured', example: { code: 'NOT_FOUND', message: 'Message push is not configured' } },
   403: { description: 'WeChat blocked a high-risk user (`WECHAT_RISK_BLOCKED`, errcode 40226)', example: { code: 'WECHAT_RISK_BLOCKED', message: 'WeChat blocked this user as high-risk (errcode 40226)' } },
   409: { description: 'The phone number is bound to another account (`PHONE_TAKEN`); nothing changed', example: { code: 'PHONE_TAKEN', message: 'This phone number is bound to another account' } },
-  413: { description: 'Body over 64 KiB, or an image over 2 MiB (`PAYLOAD_TOO_LARGE`)', example: { code: 'PAYLOAD_TOO_LARGE', message: 'Request body is larger than 64 KiB' } },
+  413: { description: 'Body over 64 KiB (a message push: 16 KiB), or an image over 2 MiB (`PAYLOAD_TOO_LARGE`)', example: { code: 'PAYLOAD_TOO_LARGE', message: 'Request body is too large (JSON: at most 64 KiB; a message push: 16 KiB)' } },
   422: { description: 'WeChat\'s content check refused the nickname (`CONTENT_RISKY`); nothing stored', example: { code: 'CONTENT_RISKY', message: 'WeChat\'s content check refused this nickname (label 20006); choose another' } },
   415: { description: 'The body is not JSON (`UNSUPPORTED_MEDIA_TYPE`)', example: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send the body as JSON (Content-Type: application/json)' } },
   429: {

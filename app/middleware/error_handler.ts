@@ -25,7 +25,7 @@ export function toApiError(thrown: unknown): ApiError {
   if (err.name === 'UnauthorizedError' || err.status === 401) return new UnauthorizedError();
   // koa-bodyparser, egg-security and other HTTP errors meant for the client, in our words
   if (err.status && err.status >= 400 && err.status < 500) {
-    if (err.status === 413) return new ApiError(413, 'PAYLOAD_TOO_LARGE', 'Request body is larger than 64 KiB');
+    if (err.status === 413) return new ApiError(413, 'PAYLOAD_TOO_LARGE', 'Request body is too large (JSON: at most 64 KiB; a message push: 16 KiB)');
     if (err.status === 415) return new JsonRequiredError();
     if (err.status === 405) return new ApiError(405, 'METHOD_NOT_ALLOWED', 'This method is not allowed here');
     // The body parser refuses `__proto__` (and constructor.prototype) keys, valid JSON as they are.

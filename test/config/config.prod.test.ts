@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import prodConfig from '../../config/config.prod';
-import { prodEnvProblems, REQUIRED_IN_PROD } from '../../config/env';
+import { prodEnvProblems, prodEnvWarnings, REQUIRED_IN_PROD } from '../../config/env';
 
 const VARS = [ ...REQUIRED_IN_PROD, 'WXMP_TOKEN_MODE', 'INTERNAL_API_KEYS', 'JWT_PREVIOUS_SECRETS', 'WXMP_PUSH_TOKEN', 'WXMP_PUSH_AES_KEY', 'PUBLIC_BASE_URL' ] as const;
 
@@ -26,6 +26,17 @@ describe('test/config/config.prod.test.ts', () => {
       'missing environment variable JWT_SECRET',
     ]);
     assert.throws(() => prodConfig(), /refusing to start: missing environment variable MONGODB_URI; .*WXMP_APPID; .*WXMP_SECRET; .*JWT_SECRET$/);
+  });
+
+  it('warns, once and without the Token, that a plaintext-mode push is weaker than safe mode', () => {
+    assert.deepEqual(prodEnvWarnings(), []);
+    process.env.WXMP_PUSH_TOKEN = 'pushtoken123';
+    const [ warning, ...rest ] = prodEnvWarnings();
+    assert.deepEqual(rest, []);
+    assert.match(warning, /plaintext mode.*WXMP_PUSH_AES_KEY/);
+    assert.doesNotMatch(warning, /pushtoken123/);
+    process.env.WXMP_PUSH_AES_KEY = 'a'.repeat(43);
+    assert.deepEqual(prodEnvWarnings(), []);
   });
 
   it('names only what is missing, and treats blank values as missing', () => {

@@ -302,7 +302,9 @@ export default class WxmpUserService extends WxmpIndexService {
     const user = await this.requireUser(uid);
     const $set: Record<string, unknown> = { isWXAuth: true };
     if (input.nickName !== undefined) {
-      const nickName = input.nickName.trim();
+      // NFKC first: full-width letters, ligatures and compatibility forms read as their plain
+      // letters, so the content check sees the word a reader sees.
+      const nickName = input.nickName.normalize('NFKC').trim();
       if (!VISIBLE.test(nickName)) throw new BadRequestError('nickName must not be blank');
       const verdict = await this.service.wxminiprogram.security.msgSecCheck({ openid: user.openId, scene: 1, content: nickName, nickname: nickName });
       if (verdict.suggest === 'risky') {
@@ -311,7 +313,11 @@ export default class WxmpUserService extends WxmpIndexService {
       if (verdict.suggest === 'review') this.ctx.logger.warn('[profile] nickname of %s needs review (label %d, trace_id %s)', uid, verdict.label, verdict.trace_id);
       $set['wxUserInfo.nickName'] = nickName;
     }
-    for (const field of [ 'gender', 'city', 'province', 'country', 'language' ] as const) {
+    for (const field of [ 'city', 'province', 'country' ] as const) {
+      const value = input[field];
+      if (value !== undefined) $set[`wxUserInfo.${field}`] = value.normalize('NFKC');
+    }
+    for (const field of [ 'gender', 'language' ] as const) {
       if (input[field] !== undefined) $set[`wxUserInfo.${field}`] = input[field];
     }
     const updated = await this.userMODEL.findOneAndUpdate({ _id: user._id }, { $set }, { new: true, projection: USER_FIELDS }).lean<LeanUser>();

@@ -34,6 +34,13 @@ describe('test/app/lib/WXBizDataCrypt.test.ts', () => {
     assert.equal(reasonOf(() => other.decryptData(encryptedData, iv)), 'watermark appid mismatch');
   });
 
+  it('refuses data whose watermark has no appid, or no watermark at all (data of unknown origin)', () => {
+    for (const data of [ { ...payload, watermark: { timestamp: 1477314187 } }, { openId: payload.openId, nickName: 'Band' } ]) {
+      const { encryptedData, iv } = encrypt(Buffer.from(JSON.stringify(data)));
+      assert.equal(reasonOf(() => crypt.decryptData(encryptedData, iv)), 'watermark appid mismatch', JSON.stringify(data));
+    }
+  });
+
   it('checks PKCS#7 padding strictly', () => {
     const body = Buffer.from(JSON.stringify(payload));
     const padLen = 16 - (body.length % 16);

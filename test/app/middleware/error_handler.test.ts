@@ -73,7 +73,7 @@ describe('test/app/middleware/error_handler.test.ts: HTTP details', () => {
   it('messages are written for the API\'s users (413 names the limit, not egg\'s config)', async () => {
     const res = await app.httpRequest().post(AUTH).set('content-type', 'application/json')
       .send(JSON.stringify({ jscode: 'x'.repeat(70 * 1024) })).expect(413);
-    assert.equal(res.body.message, 'Request body is larger than 64 KiB');
+    assert.equal(res.body.message, 'Request body is too large (JSON: at most 64 KiB; a message push: 16 KiB)');
   });
 
   it('every response is Cache-Control: no-store and carries no x-readtime', async () => {

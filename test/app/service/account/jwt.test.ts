@@ -29,6 +29,7 @@ describe('test/app/service/account/jwt.test.ts', () => {
       [ 'no exp', jwt.sign(CLAIMS, secret) ],
       [ 'exp in 2500', jwt.sign({ ...CLAIMS, exp: Math.floor(Date.UTC(2500, 0, 1) / 1000) }, secret) ],
       [ 'exp a day past the lifetime', jwt.sign({ ...CLAIMS, exp: now + app.config.session.tokenTtlSeconds + 86_400 }, secret) ],
+      [ 'exp 2 minutes past the lifetime (beyond the 60 s clock skew)', jwt.sign({ ...CLAIMS, exp: now + app.config.session.tokenTtlSeconds + 120 }, secret) ],
     ];
     for (const [ label, token ] of cases) {
       assert.throws(() => ctx.service.account.jwt.verify(token), (err: Error & { status?: number; code?: string }) => err.status === 401 && err.code === 'UNAUTHORIZED', label);

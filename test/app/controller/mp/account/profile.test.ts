@@ -132,6 +132,11 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
         [ { nickName: ' \u0301 ' }, /nickName.*blank/ ], // a combining mark alone
         [ { nickName: '\u2800' }, /nickName.*blank/ ], // a blank Braille cell
         [ { nickName: 'ok', city: 'Shen\u202Ezhen' }, /city/ ],
+        // the invisible and format characters of issue #20: each makes "Alice" a second, identical-looking name
+        ...[ '\u00AD', '\u034F', '\u061C', '\u180E', '\u17B4', '\u206A', '\u206F', '\uFFF9', '\u{E0041}', '\u{E007F}', '\u2028', '\u2029', '\uE000', '\u{10FFFD}', '\u0378' ]
+          .map(c => [ { nickName: `Alice${c}` }, /nickName/ ] as [object, RegExp]),
+        [ { nickName: 'ok', country: 'Chi\u00ADna' }, /country/ ],
+        [ { nickName: 'risky\u00AD-word' }, /nickName/ ], // a soft hyphen slipping a risky word past the check
       ];
       for (const [ body, message ] of refused) {
         const res = await post(PROFILE, token, body).expect(400);
@@ -145,6 +150,11 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
         const res = await post(PROFILE, token, { nickName }).expect(200);
         assert.equal(res.body.userInfo.nickName, nickName);
       }
+      // NFKC before the content check: a full-width risky word is the risky word
+      const fullWidth = await post(PROFILE, token, { nickName: 'ｒｉｓｋｙ-ｗｏｒｄ' }).expect(422);
+      assert.equal(fullWidth.body.code, 'CONTENT_RISKY');
+      const ligature = await post(PROFILE, token, { nickName: 'ﬁne', city: 'Ｓｈｅｎｚｈｅｎ' }).expect(200);
+      assert.deepEqual([ ligature.body.userInfo.nickName, ligature.body.userInfo.city ], [ 'fine', 'Shenzhen' ]);
     });
   });
 

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import mm from 'egg-mock';
 import { app } from 'egg-mock/bootstrap';
 import { PUSH_HANDLERS, type PushHandler } from '../../../../../app/lib/push_handlers';
@@ -23,6 +25,7 @@ describe('test/app/controller/mp/wechat/push.test.ts (message push)', () => {
   afterEach(async () => {
     await events().deleteMany({});
     await app.mockContext().models.MediaCheck.deleteMany({});
+    await app.mockContext().models.PushNonce.deleteMany({});
     wechat().setPushTarget(app.config.wxmp.appid, undefined);
   });
 
@@ -116,6 +119,83 @@ describe('test/app/controller/mp/wechat/push.test.ts (message push)', () => {
       });
     }
 
+    it('safe mode: a valid Encrypt without msg_signature is 401, nothing stored', async () => {
+      const timestamp = now();
+      const encrypted = new WXBizMsgCrypt(push().aesKey, app.config.wxmp.appid).encrypt(JSON.stringify(textMessage()));
+      for (const body of [ { ToUserName: 'gh_sandbox0000001', Encrypt: encrypted } ]) {
+        const res = await app.httpRequest().post(`${PUSH}?signature=${pushSignature(push().token, timestamp, '1')}&timestamp=${timestamp}&nonce=1&encrypt_type=aes`).send(body).expect(401);
+        assert.equal(res.body.code, 'INVALID_SIGNATURE');
+      }
+      assert.equal(await events().countDocuments(), 0);
+    });
+
+    it('an XML push over 16 KiB is 413, in either mode', async () => {
+      const big = safeRequest({ plain: JSON.stringify({ ...textMessage(), Content: 'x'.repeat(17 * 1024) }), xml: true });
+      assert.equal((await big).status, 413);
+      mm(app.config.wxmp.push, 'aesKey', '');
+      const timestamp = now();
+      const res = await app.httpRequest().post(`${PUSH}?signature=${pushSignature(push().token, timestamp, '7')}&timestamp=${timestamp}&nonce=7`)
+        .set('content-type', 'text/xml').send(toXml({ ...textMessage(), Content: 'y'.repeat(17 * 1024) }));
+      assert.equal(res.status, 413, res.text);
+      assert.equal(await events().countDocuments(), 0);
+    });
+
+    for (const [ label, body ] of [
+      [ '2,000 nested tags (9,000 are over the size cap)', `<xml>${'<a>'.repeat(2000)}x${'</a>'.repeat(2000)}</xml>` ],
+      [ 'an external entity', '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><MsgType>&x;</MsgType></xml>' ],
+      [ 'an entity expansion', `<!DOCTYPE xml [<!ENTITY a "${'a'.repeat(100)}"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><xml><MsgType>text</MsgType><Content>&b;&b;&b;</Content></xml>` ],
+      [ 'a <__proto__> tag', '<xml><MsgType>text</MsgType><__proto__><polluted>1</polluted></__proto__></xml>' ],
+    ] as const) {
+      it(`plaintext mode, XML with ${label}: 400 INVALID_PUSH when signed, 401 unread when not; never a 500`, async () => {
+        mm(app.config.wxmp.push, 'aesKey', '');
+        app.mockLog();
+        const timestamp = now();
+        const nonce = crypto.randomBytes(4).toString('hex');
+        const signed = await app.httpRequest().post(`${PUSH}?signature=${pushSignature(push().token, timestamp, nonce)}&timestamp=${timestamp}&nonce=${nonce}`)
+          .set('content-type', 'text/xml').send(body);
+        assert.equal(signed.status, 400, signed.text);
+        assert.equal(signed.body.code, 'INVALID_PUSH');
+        const unsigned = await app.httpRequest().post(`${PUSH}?signature=${'0'.repeat(40)}&timestamp=${timestamp}&nonce=${nonce}`).set('content-type', 'text/xml').send(body);
+        assert.equal(unsigned.status, 401);
+        app.notExpectLog(/ERROR/);
+        assert.equal(await events().countDocuments(), 0);
+      });
+    }
+
+    it('plaintext mode: a second, different body under one signed (timestamp, nonce) is refused; the same one again is acknowledged', async () => {
+      mm(app.config.wxmp.push, 'aesKey', '');
+      const timestamp = now();
+      const nonce = crypto.randomBytes(4).toString('hex');
+      const url = `${PUSH}?signature=${pushSignature(push().token, timestamp, nonce)}&timestamp=${timestamp}&nonce=${nonce}`;
+      const first = textMessage('first');
+      assert.equal((await app.httpRequest().post(url).send(first).expect(200)).text, 'success');
+      assert.equal((await app.httpRequest().post(url).send(first).expect(200)).text, 'success', 'WeChat retrying the same message');
+      const forged = await app.httpRequest().post(url).send(textMessage('forged')).expect(400);
+      assert.equal(forged.body.code, 'INVALID_PUSH');
+      assert.equal(await events().countDocuments(), 1);
+      // shared through MongoDB (every worker and host), kept past the timestamp window only
+      const pair = await app.mockContext().models.PushNonce.findById(`${app.config.wxmp.appid}:${timestamp}:${nonce}`).lean();
+      assert.ok(pair && pair.expiresAt.getTime() > Date.now() + 290_000);
+    });
+
+    it('the push\'s query string (signature, nonce, openid) never reaches a log line', async () => {
+      mm(app.config.wxmp.push, 'aesKey', '');
+      const timestamp = now();
+      const nonce = `n${crypto.randomBytes(6).toString('hex')}`;
+      const url = `${PUSH}?signature=${pushSignature(push().token, timestamp, nonce)}&timestamp=${timestamp}&nonce=${nonce}&openid=o_secret_openid_in_query`;
+      const message = textMessage('logged');
+      await app.httpRequest().post(url).send(message).expect(200);
+      await app.httpRequest().post(url).send(message).expect(200); // logs "already received"
+      const file = path.join(app.config.logger.dir, app.config.logger.appLogName);
+      await until(() => fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes(`msg:${message.MsgId} already received`), 5000, 'the line to be written');
+      const lines = fs.readFileSync(file, 'utf8').split('\n').filter(l => l.includes(`msg:${message.MsgId}`));
+      assert.ok(lines.length >= 1);
+      for (const line of lines) {
+        assert.match(line, /POST \/api\/v1\/mp\/wechat\/push\]/, 'the path is there');
+        assert.doesNotMatch(line, /signature=|nonce=|openid=|o_secret_openid_in_query/);
+      }
+    });
+
     it('a plaintext push with a bad signature is 401 (plaintext mode)', async () => {
       mm(app.config.wxmp.push, 'aesKey', '');
       const res = await app.httpRequest().post(`${PUSH}?signature=${'0'.repeat(40)}&timestamp=${now()}&nonce=1`).send(textMessage()).expect(401);
@@ -144,6 +224,15 @@ describe('test/app/controller/mp/wechat/push.test.ts (message push)', () => {
       assert.deepEqual(handled, [ event.trace_id ]);
       assert.equal(await events().countDocuments(), 1);
       await until(async () => (await events().findOne().lean())?.status === 'handled', 2000, 'status handled');
+    });
+
+    it('two different verdicts from one sender in the same second are two messages (trace_id is part of the key)', async () => {
+      const one = mediaEvent();
+      const two = { ...one, trace_id: crypto.randomUUID(), result: { suggest: 'risky', label: 20002 } };
+      for (const event of [ one, two ]) assert.equal((await wechat().security.push(app.config.wxmp.appid, target('json'), event)).lastAnswer, '200 success');
+      await until(() => handled.length === 2, 2000, 'both handled');
+      assert.deepEqual(new Set(handled), new Set([ one.trace_id, two.trace_id ]));
+      assert.equal(await events().countDocuments(), 2);
     });
 
     it('10 concurrent copies: all answered success, one stored, handled once', async () => {
