@@ -33,6 +33,8 @@ export type EnvName =
 /** The variables `prod` refuses to start without. */
 export const REQUIRED_IN_PROD: readonly EnvName[] = [ 'MONGODB_URI', 'WXMP_APPID', 'WXMP_SECRET', 'JWT_SECRET' ];
 export const MIN_JWT_SECRET_LENGTH = 32;
+/** A secret of one repeated character (or a few) is long but guessable. */
+export const MIN_JWT_SECRET_DISTINCT = 8;
 export const MIN_INTERNAL_KEY_LENGTH = 32;
 
 /** `INTERNAL_API_KEYS="name:key,name2:key2"`: the callers of the internal API, by name. */
@@ -95,10 +97,15 @@ export function prodEnvProblems(): string[] {
   const secret = env('JWT_SECRET');
   if (secret !== undefined && secret.length < MIN_JWT_SECRET_LENGTH) {
     problems.push(`JWT_SECRET must be at least ${MIN_JWT_SECRET_LENGTH} characters (got ${secret.length})`);
+  } else if (secret !== undefined && new Set(secret).size < MIN_JWT_SECRET_DISTINCT) {
+    problems.push(`JWT_SECRET must use at least ${MIN_JWT_SECRET_DISTINCT} different characters (a random value: openssl rand -base64 48)`);
   }
   const mongoUri = env('MONGODB_URI');
   if (mongoUri !== undefined && !/^mongodb(\+srv)?:\/\/[^/?#]+/.test(mongoUri)) {
     problems.push('MONGODB_URI must be a mongodb:// or mongodb+srv:// connection string');
+  } else if (mongoUri !== undefined && !/^mongodb(\+srv)?:\/\/[^/?#]+\/[^/?#]+/.test(mongoUri)) {
+    // Without one the driver writes everything into the database "test".
+    problems.push('MONGODB_URI must name the database (mongodb://host:27017/wxmp)');
   }
   const pushToken = env('WXMP_PUSH_TOKEN');
   const pushKey = env('WXMP_PUSH_AES_KEY');

@@ -280,7 +280,7 @@ export const openapiDocument = {
       },
       Health: {
         type: 'object',
-        required: [ 'status', 'mongo', 'wxToken', 'wxTokenAgeSeconds', 'wxTokenLastFailure', 'avatars', 'load' ],
+        required: [ 'status', 'mongo', 'wxToken', 'wxTokenAgeSeconds', 'wxTokenLastFailure', 'wxSecret', 'avatars', 'load' ],
         additionalProperties: false,
         properties: {
           status: { enum: [ 'ok', 'degraded' ], description: '`degraded` (HTTP 200) when the token is missing or cannot be refreshed' },
@@ -291,6 +291,7 @@ export const openapiDocument = {
             oneOf: [ { type: 'null' }, { type: 'object', required: [ 'errcode', 'at' ], properties: { errcode: { type: 'integer' }, at: { type: 'string' } } } ],
             description: 'While refreshes fail: WeChat\'s errcode (40125: wrong AppSecret; -2: no usable answer) and when',
           },
+          wxSecret: { enum: [ 'ok', 'rejected', 'unknown' ], description: 'What WeChat last said of the AppSecret on any call carrying it, logins included: `rejected` (40125/40013, the status is then `degraded`) until a call succeeds again' },
           avatars: { enum: [ 'ok', 'not_configured' ], description: '`not_configured`: no PUBLIC_BASE_URL, avatar uploads answer 503' },
           load: {
             type: 'object',
@@ -311,8 +312,8 @@ export const openapiDocument = {
         summary: 'Liveness and readiness',
         security: PUBLIC,
         responses: {
-          200: ok('Serving', 'Health', { status: 'ok', mongo: 'up', wxToken: 'ok', wxTokenAgeSeconds: 42, wxTokenLastFailure: null, avatars: 'ok', load: { inFlight: 3, bodyPending: 0, saturated: false } }),
-          503: ok('MongoDB down, or this worker saturated', 'Health', { status: 'degraded', mongo: 'down', wxToken: 'missing', wxTokenAgeSeconds: null, wxTokenLastFailure: null, avatars: 'ok', load: { inFlight: 0, bodyPending: 0, saturated: false } }),
+          200: ok('Serving', 'Health', { status: 'ok', mongo: 'up', wxToken: 'ok', wxTokenAgeSeconds: 42, wxTokenLastFailure: null, wxSecret: 'ok', avatars: 'ok', load: { inFlight: 3, bodyPending: 0, saturated: false } }),
+          503: ok('MongoDB down, or this worker saturated', 'Health', { status: 'degraded', mongo: 'down', wxToken: 'missing', wxTokenAgeSeconds: null, wxTokenLastFailure: null, wxSecret: 'ok', avatars: 'ok', load: { inFlight: 0, bodyPending: 0, saturated: false } }),
         },
       },
     },

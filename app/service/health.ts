@@ -11,6 +11,11 @@ export interface HealthReport {
   wxTokenAgeSeconds: number | null;
   /** The last refresh failure while it lasts: WeChat's errcode (or -2: no usable answer) and when. */
   wxTokenLastFailure: StoredTokenState['failure'];
+  /**
+   * What WeChat last said of the AppSecret on any call carrying it (login included):
+   * `rejected` (40125/40013) until a call succeeds again; `unknown` before any call.
+   */
+  wxSecret: 'ok' | 'rejected' | 'unknown';
   /** Avatar uploads need PUBLIC_BASE_URL (WeChat fetches the image to check it). */
   avatars: 'ok' | 'not_configured';
   /**
@@ -26,17 +31,26 @@ export default class HealthService extends Service {
     const mongoUp = await this.pingMongo();
     const token = mongoUp ? await this.service.wxminiprogram.auth.storedState().catch(() => undefined) : undefined;
     const wxToken = token?.state ?? 'missing';
+    const wxSecret = mongoUp ? await this.secretState().catch(() => 'unknown' as const) : 'unknown';
     const saturation = this.app.saturation?.();
     const load = { inFlight: saturation?.inFlight ?? 0, bodyPending: saturation?.bodyPending ?? 0, saturated: saturation?.saturated ?? false };
     return {
-      status: mongoUp && wxToken === 'ok' && !load.saturated ? 'ok' : 'degraded',
+      status: mongoUp && wxToken === 'ok' && wxSecret !== 'rejected' && !load.saturated ? 'ok' : 'degraded',
       mongo: mongoUp ? 'up' : 'down',
       wxToken,
       wxTokenAgeSeconds: token?.ageSeconds ?? null,
       wxTokenLastFailure: token?.failure ?? null,
+      wxSecret,
       avatars: this.config.avatar.publicBaseUrl ? 'ok' : 'not_configured',
       load,
     };
+  }
+
+  private async secretState(): Promise<HealthReport['wxSecret']> {
+    const state = await this.ctx.models.WxSecretState.findById(this.config.wxmp.appid).lean();
+    if (!state) return 'unknown';
+    if (state.rejectedAt && (!state.acceptedAt || state.rejectedAt > state.acceptedAt)) return 'rejected';
+    return 'ok';
   }
 
   private async pingMongo(): Promise<boolean> {

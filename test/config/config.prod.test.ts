@@ -39,11 +39,29 @@ describe('test/config/config.prod.test.ts', () => {
     assert.deepEqual(prodEnvWarnings(), []);
   });
 
+  it('refuses a MONGODB_URI without a database name, and a JWT_SECRET of fewer than 8 different characters, in one line each', () => {
+    process.env.MONGODB_URI = 'mongodb://127.0.0.1:37017';
+    process.env.WXMP_APPID = 'wx0123456789';
+    process.env.WXMP_SECRET = 'secret';
+    process.env.JWT_SECRET = 'a'.repeat(48);
+    assert.deepEqual(prodEnvProblems(), [
+      'JWT_SECRET must use at least 8 different characters (a random value: openssl rand -base64 48)',
+      'MONGODB_URI must name the database (mongodb://host:27017/wxmp)',
+    ]);
+    for (const uri of [ 'mongodb://127.0.0.1:37017/', 'mongodb://127.0.0.1:37017/?replicaSet=rs0' ]) {
+      process.env.MONGODB_URI = uri;
+      assert.ok(prodEnvProblems().includes('MONGODB_URI must name the database (mongodb://host:27017/wxmp)'), uri);
+    }
+    process.env.MONGODB_URI = 'mongodb://u:p@a:1,b:2/wxmp?replicaSet=rs0';
+    process.env.JWT_SECRET = 'k3Jd9-Qa_zX7pL2m'.repeat(2);
+    assert.deepEqual(prodEnvProblems(), []);
+  });
+
   it('names only what is missing, and treats blank values as missing', () => {
     process.env.MONGODB_URI = 'mongodb://db.internal:27017/wxmp';
     process.env.WXMP_APPID = 'wx0123456789';
     process.env.WXMP_SECRET = '   ';
-    process.env.JWT_SECRET = 'x'.repeat(32);
+    process.env.JWT_SECRET = 'abcdefgh'.repeat(4);
     assert.deepEqual(prodEnvProblems(), [ 'missing environment variable WXMP_SECRET' ]);
   });
 

@@ -511,6 +511,55 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
     assert.equal(health.status, 200);
   });
 
+  it('200 connections dribbling request bodies: /user/info, timed beside them, keeps answering 200 (no key, no token needed to try)', async function() {
+    this.timeout(60_000);
+    const { code } = await postJson<{ code: string }>(`${wechat.urls.wechat}/sandbox/login`, { appid: APPID, openid: 'o_fault_slowbody' });
+    const { token } = await postJson<{ token: string }>(`${app.baseUrl}/api/v1/mp/account/user/auth`, { jscode: code });
+    const { port } = new URL(app.baseUrl);
+    // from four addresses, 50 each: under the per-address cap, so only the body accounting holds
+    const sockets = await Promise.all(Array.from({ length: 200 }, (_, i) => new Promise<net.Socket>((resolve, reject) => {
+      const socket = net.connect({ port: Number(port), host: '127.0.0.1', localAddress: `127.0.0.${2 + (i % 4)}` }, () => {
+        socket.write('POST /api/v1/mp/account/user/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+        resolve(socket);
+      });
+      socket.on('error', reject);
+    })));
+    const statuses: number[] = [];
+    const latencies: number[] = [];
+    try {
+      await sleep(500);
+      const end = Date.now() + 6000;
+      while (Date.now() < end) {
+        const started = Date.now();
+        const res = await fetch(`${app.baseUrl}/api/v1/mp/account/user/info`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
+        await res.arrayBuffer();
+        statuses.push(res.status);
+        latencies.push(Date.now() - started);
+        await sleep(50);
+      }
+      const health = (await (await fetch(`${app.baseUrl}/health`)).json()) as { load: { bodyPending: number } };
+      process.stdout.write(`      slow bodies: ${statuses.length} info requests, p99 ${percentile(latencies, 0.99)} ms, a worker's bodyPending ${health.load.bodyPending}\n`);
+      assert.ok(health.load.bodyPending > 0, 'the slow bodies are held as pending');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+    assert.ok(statuses.length > 20);
+    assert.deepEqual([ ...new Set(statuses) ], [ 200 ]);
+  });
+
+  it('100 reports of the current access_token as rejected: at most one upstream call (the forced-refresh limit)', async () => {
+    const auth = { 'content-type': 'application/json', authorization: `Bearer ${METRICS_KEY}` };
+    let { access_token: token } = await (await fetch(`${app.baseUrl}/api/v1/internal/wx/access_token`, { headers: auth })).json() as { access_token: string };
+    const before = ((await (await fetch(`${wechat.urls.wechat}/sandbox/stats`)).json()) as { calls: Record<string, number> }).calls['/cgi-bin/token'] ?? 0;
+    for (let i = 0; i < 100; i++) {
+      const res = await fetch(`${app.baseUrl}/api/v1/internal/wx/access_token/refresh`, { method: 'POST', headers: auth, body: JSON.stringify({ access_token: token }) });
+      assert.equal(res.status, 200);
+      token = ((await res.json()) as { access_token: string }).access_token;
+    }
+    const after = ((await (await fetch(`${wechat.urls.wechat}/sandbox/stats`)).json()) as { calls: Record<string, number> }).calls['/cgi-bin/token'] ?? 0;
+    assert.ok(after - before <= 1, `${after - before} upstream calls`);
+  });
+
   it('npm stop lets requests in flight finish', async () => {
     await fault({ path: '/sns/jscode2session', kind: 'latency', ms: 1500 });
     const inFlight = Array.from({ length: 4 }, async (_, i) => {

@@ -16,6 +16,12 @@ export interface WeChatRequest {
   body?: Record<string, unknown>;
 }
 
+/** WeChat refusing the AppID/AppSecret pair: 40125 invalid appsecret, 40013 invalid appid. */
+const SECRET_REJECTED: ReadonlySet<number> = new Set([ 40125, 40013 ]);
+const SECRET_OK_EVERY_MS = 30_000;
+/** When this process last recorded an accepted secret, per AppID. */
+const lastAcceptedWrite = new Map<string, number>();
+
 /** Classifies an httpclient error by its name (its message carries the URL, secret included). */
 function failureOf(err: Error): WeChatFailure {
   if (/timeout/i.test(err.name)) return 'timeout';
@@ -29,17 +35,38 @@ function failureOf(err: Error): WeChatFailure {
 export default class WeChatClientService extends WxmpIndexService {
   async request<T extends WeChatReply>(path: string, req: WeChatRequest = {}): Promise<T> {
     const end = wechatDuration.startTimer({ endpoint: path });
+    const carriesSecret = req.query?.secret !== undefined || req.body?.secret !== undefined;
     try {
       const reply = await this.call<T>(path, req);
       wechatRequests.inc({ endpoint: path, outcome: 'ok', errcode: '0' });
+      if (carriesSecret) this.noteSecret();
       return reply;
     } catch (err) {
       const wx = err as WeChatError;
       wechatRequests.inc({ endpoint: path, outcome: wx.failure ?? 'network', errcode: String(wx.errcode ?? -2) });
+      if (carriesSecret && wx.failure === 'errcode' && SECRET_REJECTED.has(wx.errcode)) this.noteSecret(wx.errcode);
       throw err;
     } finally {
       end();
     }
+  }
+
+  /**
+   * Records what WeChat said of the AppSecret (wx_secret_state, read by /health): every
+   * refusal, and an acceptance at most every SECRET_OK_EVERY_MS per process (logins are
+   * frequent; the record only has to move past the last refusal). Never fails the call.
+   */
+  private noteSecret(errcode?: number): void {
+    const { appid } = this.WXAuth;
+    const now = Date.now();
+    if (errcode === undefined) {
+      if (now - (lastAcceptedWrite.get(appid) ?? 0) < SECRET_OK_EVERY_MS) return;
+      lastAcceptedWrite.set(appid, now);
+    } else {
+      lastAcceptedWrite.delete(appid);
+    }
+    const $set = errcode === undefined ? { acceptedAt: new Date(now) } : { rejectedAt: new Date(now), errcode };
+    this.ctx.models.WxSecretState.updateOne({ _id: appid }, { $set }, { upsert: true }).catch(() => undefined);
   }
 
   private async call<T extends WeChatReply>(path: string, req: WeChatRequest): Promise<T> {

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import mm from 'egg-mock';
 import { app } from 'egg-mock/bootstrap';
 import { restartSandboxMongo, sandboxMongo, stopSandboxMongo } from '../../../sandbox/boot';
+import { MiniProgram } from '../../helpers/client';
+import { until } from '../../helpers/sandbox';
 
 describe('test/app/controller/health.test.ts', () => {
   it('GET /health answers 200 with mongo up', async () => {
@@ -9,6 +11,21 @@ describe('test/app/controller/health.test.ts', () => {
     const res = await app.httpRequest().get('/health').expect(200);
     assert.equal(res.body.status, 'ok');
     assert.equal(res.body.mongo, 'up');
+  });
+
+  it('a wrong AppSecret met by a login turns /health degraded (wxSecret rejected) while the stored token is still valid; a login that succeeds again clears it', async () => {
+    await app.runSchedule('token_refresh');
+    const mp = new MiniProgram(app);
+    mm(app.config.wxmp, 'secret', 'wrong-secret-value-123');
+    const refused = await app.httpRequest().post('/api/v1/mp/account/user/auth').send({ jscode: mp.loginCode() });
+    assert.equal(refused.status, 502, refused.text);
+    await until(async () => (await app.httpRequest().get('/health')).body.wxSecret === 'rejected', 3000, 'the refusal to be recorded');
+    const degraded = await app.httpRequest().get('/health').expect(200);
+    assert.deepEqual([ degraded.body.status, degraded.body.wxToken, degraded.body.wxSecret ], [ 'degraded', 'ok', 'rejected' ]);
+    mm.restore();
+    await mp.login();
+    await until(async () => (await app.httpRequest().get('/health')).body.wxSecret === 'ok', 3000, 'the acceptance to be recorded');
+    assert.equal((await app.httpRequest().get('/health').expect(200)).body.status, 'ok');
   });
 
   it('says whether avatar uploads are configured (PUBLIC_BASE_URL)', async () => {
