@@ -16,6 +16,9 @@ export const DEV_WECHAT_PORT = 37018;
  */
 export default () => {
   const config: PowerPartial<EggAppConfig> = {};
+  // A development server signs tokens with the repository's fixed secret (below): reachable
+  // from other machines, anyone on the network could mint tokens for it. HOST=0.0.0.0 opens it.
+  config.cluster = { listen: { port: envInt('PORT', 7001), hostname: env('HOST') ?? '127.0.0.1' } };
   const sandbox: SandboxConfig = {};
   const mongoPort = envInt('SANDBOX_MONGO_PORT', DEV_MONGO_PORT);
   const wechatPort = envInt('SANDBOX_WECHAT_PORT', DEV_WECHAT_PORT);

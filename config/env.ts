@@ -14,6 +14,7 @@ export type EnvName =
   | 'EGG_KEYS'
   | 'LOG_DIR'
   | 'PORT'
+  | 'HOST'
   | 'WORKERS'
   | 'RATE_LIMIT_LOGIN_PER_MINUTE'
   | 'RATE_LIMIT_USER_PER_MINUTE'

@@ -17,8 +17,8 @@ Plays a mini-program against a running server (start one with \`npm run dev\` fi
 login → login with profile → bindPhone (code) → bindPhone (encrypted) → info → refreshToken → run
 → nickname → avatar → delete account.
 
-  --base-url URL     the server (default http://127.0.0.1:7001)
-  --wechat-url URL   the sandbox WeChat double (default http://127.0.0.1:37018)
+  --base-url URL     the server (default http://127.0.0.1:$PORT, PORT defaulting to 7001)
+  --wechat-url URL   the sandbox WeChat double (default http://127.0.0.1:$SANDBOX_WECHAT_PORT, else 37018)
   --appid APPID      the mini-program's AppID at the double (default wxsandbox0000000001)
   -h, --help         this text
 `;
@@ -27,8 +27,9 @@ function parseOptions() {
   try {
     return parseArgs({
       options: {
-        'base-url': { type: 'string', default: 'http://127.0.0.1:7001' },
-        'wechat-url': { type: 'string', default: 'http://127.0.0.1:37018' },
+        // the ports `npm run dev` reads, so a moved dev server is found without flags
+        'base-url': { type: 'string', default: `http://127.0.0.1:${process.env.PORT?.trim() || '7001'}` },
+        'wechat-url': { type: 'string', default: `http://127.0.0.1:${process.env.SANDBOX_WECHAT_PORT?.trim() || '37018'}` },
         appid: { type: 'string', default: 'wxsandbox0000000001' },
         help: { type: 'boolean', short: 'h', default: false },
       },

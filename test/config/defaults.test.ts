@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import configDefault from '../../config/config.default';
+import configLocal from '../../config/config.local';
 
 /**
  * The production defaults of the settings that guard something, read from config.default with
@@ -57,5 +58,22 @@ describe('test/config/defaults.test.ts (security-relevant production defaults)',
     assert.equal(config.session.tokenTtlSeconds, 7 * 86_400);
     assert.equal(config.wxmp.forcedRefreshIntervalSeconds, 60);
     assert.equal(config.wxmp.forcedRefreshMinAgeSeconds, 60);
+  });
+});
+
+describe('test/config/defaults.test.ts (npm run dev)', () => {
+  // egg-cluster reads config.cluster; egg's EggAppConfig type does not declare it
+  const hostOf = () => (configLocal() as { cluster?: { listen?: { hostname?: string } } }).cluster?.listen?.hostname;
+  it('listens on 127.0.0.1 only (it signs tokens with the repository\'s fixed secret) unless HOST says otherwise', () => {
+    const saved = process.env.HOST;
+    try {
+      delete process.env.HOST;
+      assert.equal(hostOf(), '127.0.0.1');
+      process.env.HOST = '0.0.0.0';
+      assert.equal(hostOf(), '0.0.0.0');
+    } finally {
+      if (saved === undefined) delete process.env.HOST;
+      else process.env.HOST = saved;
+    }
   });
 });

@@ -11,7 +11,11 @@ import { wechat } from '../helpers/sandbox';
 const run = promisify(execFile);
 
 function client(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run(process.execPath, [ '-r', 'ts-node/register/transpile-only', 'scripts/client.ts', ...args ], { cwd: ROOT, env: childEnv(), timeout: 60_000 })
+  return clientWith({}, ...args);
+}
+
+function clientWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return run(process.execPath, [ '-r', 'ts-node/register/transpile-only', 'scripts/client.ts', ...args ], { cwd: ROOT, env: { ...childEnv(), ...env }, timeout: 60_000 })
     .then(r => ({ code: 0, stdout: r.stdout, stderr: r.stderr }))
     .catch((err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }));
 }
@@ -34,6 +38,13 @@ describe('test/scripts/client.test.ts (npm run client)', function() {
     const res = await client('--base-url', `http://127.0.0.1:${port}`, '--wechat-url', `http://127.0.0.1:${port}`);
     assert.equal(res.code, 1);
     assert.ok(res.stderr.includes(`cannot reach the WeChat double at http://127.0.0.1:${port} (ECONNREFUSED); is \`npm run dev\` running?`), res.stderr);
+  });
+
+  it('finds a dev server moved with PORT and SANDBOX_WECHAT_PORT without flags', async () => {
+    const port = await freePort();
+    const res = await clientWith({ PORT: String(port), SANDBOX_WECHAT_PORT: String(port) });
+    assert.equal(res.code, 1);
+    assert.ok(res.stderr.includes(`at http://127.0.0.1:${port} (ECONNREFUSED)`), res.stderr);
   });
 
   it('walks every step against a running app, twice (each run binds fresh numbers)', async () => {

@@ -40,6 +40,30 @@ describe('test/app/controller/internal/metrics.test.ts (GET /metrics)', () => {
     assert.ok(!after.includes(app.wxToken as string), 'never the token');
   });
 
+  it('passes promtool check metrics\' rules: counters end in _total and nothing else does, every metric has HELP, names are snake_case, no _count/_sum/_bucket outside histograms', async () => {
+    await app.httpRequest().get('/health');
+    const { text } = await app.httpRequest().get('/metrics').set('authorization', `Bearer ${KEY}`).expect(200);
+    const types = new Map<string, string>();
+    const helps = new Set<string>();
+    for (const line of text.split('\n')) {
+      const type = /^# TYPE (\S+) (\S+)$/.exec(line);
+      if (type) types.set(type[1], type[2]);
+      const help = /^# HELP (\S+) \S/.exec(line);
+      if (help) helps.add(help[1]);
+    }
+    assert.ok(types.size > 20, `${types.size} metrics`);
+    const problems: string[] = [];
+    for (const [ name, type ] of types) {
+      if (!/^[a-z_:][a-z0-9_:]*$/.test(name)) problems.push(`${name}: not snake_case`);
+      if (!helps.has(name)) problems.push(`${name}: no HELP`);
+      if (type === 'counter' && !name.endsWith('_total')) problems.push(`${name}: counter without _total`);
+      if (type !== 'counter' && name.endsWith('_total')) problems.push(`${name}: ${type} named like a counter`);
+      if (type !== 'histogram' && type !== 'summary' && /_(count|sum|bucket)$/.test(name)) problems.push(`${name}: ${type} with a histogram suffix`);
+    }
+    assert.deepEqual(problems, []);
+    assert.ok(types.get('nodejs_active_handles') === 'gauge', 'the same numbers under gauge names');
+  });
+
   it('counts token refreshes by outcome', async () => {
     const before = await scrape();
     await app.mockContext().models.Auth.deleteMany({});
