@@ -82,7 +82,7 @@ describe('test/config/config.prod.test.ts', () => {
     process.env.MONGODB_URI = 'mongodb://db.internal:27017/wxmp';
     process.env.WXMP_APPID = 'wx0123456789';
     process.env.WXMP_SECRET = 'secret';
-    process.env.JWT_SECRET = 'j'.repeat(40);
+    process.env.JWT_SECRET = 'jwt-secret-0123456789-ABCDEFGHIJ-klmnopq';
     process.env.INTERNAL_API_KEYS = `orders:${'o'.repeat(40)},billing:tooshortkey`;
     process.env.JWT_PREVIOUS_SECRETS = 'oldshort';
     process.env.WXMP_PUSH_AES_KEY = 'abc';
@@ -102,7 +102,7 @@ describe('test/config/config.prod.test.ts', () => {
     process.env.MONGODB_URI = 'mongodb://db.internal:27017/wxmp';
     process.env.WXMP_APPID = 'wx0123456789';
     process.env.WXMP_SECRET = 'secret';
-    process.env.JWT_SECRET = 'y'.repeat(40);
+    process.env.JWT_SECRET = 'jwt-secret-9876543210-ZYXWVUTSRQ-ponmlkj';
     assert.equal(prodConfig().sandbox, null);
   });
 });
