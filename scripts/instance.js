@@ -28,6 +28,25 @@ function run(args, extraEnv = {}) {
   process.exit(result.status ?? 1);
 }
 
+/**
+ * The cause of a failed production start in one line, from what egg-scripts printed (about
+ * 200 lines of the master's stderr, the cause buried inside).
+ */
+function startFailureCause(output, port) {
+  const mongo = /MongooseServerSelectionError|MongoServerSelectionError|MongoNetworkError/.test(output);
+  const refused = /connect ECONNREFUSED ([^\s)]+)/.exec(output);
+  if (mongo && refused) return `MongoDB is unreachable at ${refused[1]} (check MONGODB_URI and that the server runs)`;
+  const unresolved = /getaddrinfo (?:ENOTFOUND|EAI_AGAIN) ([^\s)]+)/.exec(output);
+  if (mongo && unresolved) return `MongoDB host ${unresolved[1]} does not resolve (check MONGODB_URI)`;
+  if (/Authentication failed|bad auth/i.test(output)) return 'MongoDB refused the credentials in MONGODB_URI';
+  if (mongo) return 'MongoDB did not answer in time (check MONGODB_URI and the network)';
+  if (/EADDRINUSE/.test(output)) return `port ${port} is already in use (another instance? set PORT)`;
+  if (/EACCES/.test(output) && /listen/.test(output)) return `no permission to listen on port ${port}`;
+  if (/timeout/i.test(output) && /Start failed/.test(output)) return 'the app did not become ready in time';
+  const error = /^.*\b(?:[A-Z][A-Za-z]*Error|Error):.*$/m.exec(output);
+  return error ? error[0].replace(/^.*?\[[^\]]*\]\s*/, '').trim().slice(0, 300) : 'see the log below';
+}
+
 if (command === 'start') {
   let problems;
   let warnings;
@@ -42,12 +61,23 @@ if (command === 'start') {
   for (const line of problems) console.error(line);
   if (problems.length) process.exit(1);
   for (const line of warnings) console.error(line);
-  const logDir = env('LOG_DIR');
-  run([
+  const logDir = env('LOG_DIR') ?? path.join(process.env.HOME || require('node:os').homedir(), 'logs');
+  const stderrFile = path.join(logDir, 'master-stderr.log');
+  const result = spawnSync(eggScripts, [
     'start', '--daemon', `--title=${title}`, '--env=prod', `--port=${port}`, `--workers=${env('WORKERS') ?? '2'}`,
-    ...(logDir ? [ `--stdout=${path.join(logDir, 'master-stdout.log')}`, `--stderr=${path.join(logDir, 'master-stderr.log')}` ] : []),
+    `--stdout=${path.join(logDir, 'master-stdout.log')}`, `--stderr=${stderrFile}`,
     'dist',
-  ], { NODE_CLUSTER_SCHED_POLICY: env('NODE_CLUSTER_SCHED_POLICY') ?? 'none' });
+  ], { cwd: root, stdio: [ 'ignore', 'pipe', 'pipe' ], encoding: 'utf8', env: { ...process.env, NODE_CLUSTER_SCHED_POLICY: env('NODE_CLUSTER_SCHED_POLICY') ?? 'none' } });
+  const output = `${result.stdout ?? ''}\n${result.stderr ?? ''}`;
+  if (result.status === 0) {
+    // egg-scripts names ~/logs whatever --stdout/--stderr say; the master's logs are in logDir.
+    for (const line of (result.stdout ?? '').split('\n')) if (line && !/Save log file to/.test(line)) console.log(line);
+    console.log(`[instance] ${title} started on port ${port}; master logs in ${logDir}`);
+    process.exit(0);
+  }
+  console.error(`npm start failed: ${startFailureCause(output, port)}`);
+  console.error(`the full log: ${stderrFile}`);
+  process.exit(1);
 } else if (command === 'stop') {
   run([ 'stop', `--title=${title}` ]);
 } else {

@@ -323,6 +323,45 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
     ]);
   });
 
+  it('a production start that fails says why in one line, without a stack trace, and where the full log is: MongoDB unreachable, port in use', async function() {
+    this.timeout(120_000);
+    const failLogs = fs.mkdtempSync(path.join(os.tmpdir(), 'wxmp-faults-start-'));
+    const deadPort = await freePort();
+    const base: NodeJS.ProcessEnv = {
+      ...process.env, WXMP_APPID: APPID, WXMP_SECRET: SECRET, WXMP_API_BASE: wechat.urls.wechat, JWT_SECRET, WORKERS: '1', LOG_DIR: failLogs,
+    };
+    const start = (env: NodeJS.ProcessEnv) => {
+      try {
+        execFileSync(process.execPath, [ 'scripts/instance.js', 'start' ], { cwd: ROOT, env, stdio: 'pipe', timeout: 90_000 });
+        return { status: 0, stderr: '' };
+      } catch (err) {
+        const e = err as { status?: number; stderr?: Buffer };
+        return { status: e.status, stderr: String(e.stderr) };
+      }
+    };
+    try {
+      const noMongo = start({ ...base, MONGODB_URI: `mongodb://127.0.0.1:${deadPort}/wxmp`, PORT: String(await freePort()), APP_TITLE: 'wxmp-faults-nomongo' });
+      assert.equal(noMongo.status, 1);
+      assert.deepEqual(noMongo.stderr.trim().split('\n'), [
+        `npm start failed: MongoDB is unreachable at 127.0.0.1:${deadPort} (check MONGODB_URI and that the server runs)`,
+        `the full log: ${path.join(failLogs, 'master-stderr.log')}`,
+      ]);
+      const { port } = new URL(app.baseUrl); // the suite's own instance holds it
+      fs.rmSync(path.join(failLogs, 'master-stderr.log'), { force: true });
+      const busy = start({ ...base, MONGODB_URI: `${mongo.urls.mongo}/wxmp_faults`, PORT: port, APP_TITLE: 'wxmp-faults-busyport' });
+      assert.equal(busy.status, 1);
+      assert.equal(busy.stderr.trim().split('\n')[0], `npm start failed: port ${port} is already in use (another instance? set PORT)`);
+      assert.equal(busy.stderr.trim().split('\n').length, 2, busy.stderr);
+    } finally {
+      for (const title of [ 'wxmp-faults-nomongo', 'wxmp-faults-busyport' ]) {
+        try {
+          execFileSync(process.execPath, [ 'scripts/instance.js', 'stop' ], { cwd: ROOT, env: { ...base, APP_TITLE: title }, stdio: 'pipe', timeout: 60_000 });
+        } catch { /* not running */ }
+      }
+      fs.rmSync(failLogs, { recursive: true, force: true });
+    }
+  });
+
   it('serves everything under the baseline load; 2 workers mounted the token with one upstream call', async () => {
     const base = load.inPhase('baseline');
     assert.ok(base.length > 20, `enough traffic (${base.length})`);
