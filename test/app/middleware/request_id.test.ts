@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { app } from 'egg-mock/bootstrap';
+import { MiniProgram } from '../../helpers/client';
+import { until } from '../../helpers/sandbox';
 
 describe('test/app/middleware/request_id.test.ts', () => {
   it('gives every response an X-Request-Id, keeping a sane client id and replacing a bad one', async () => {
@@ -61,5 +63,8 @@ describe('test/app/middleware/request_id.test.ts: the access log', () => {
     }
     assert.match(line, /^\d{4}-\d\d-\d\dT\S+Z access-log-test-0001 POST \/api\/v1\/mp\/account\/user\/auth 400 \d+\.\dms uid=- ip=\S+$/);
     assert.ok(!fs.readFileSync(file, 'utf8').includes(marker), 'no query string or body');
+    // a login that succeeds names the uid it produced
+    const { userInfo } = await new MiniProgram(app).login();
+    await until(() => fs.readFileSync(file, 'utf8').split('\n').some(l => / POST \/api\/v1\/mp\/account\/user\/auth 200 /.test(l) && l.includes(`uid=${String(userInfo.uid)} `)), 5000, 'the login\'s line');
   });
 });

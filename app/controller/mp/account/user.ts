@@ -15,7 +15,10 @@ export default class UserController extends BaseController {
   /** POST /api/v1/mp/account/user/auth: log in with `jscode`, optionally with encryptedData+iv. */
   async create(): Promise<void> {
     const { jscode, encryptedData, iv } = this.ctx.request.body as LoginBody;
-    this.ctx.body = await this.SERVICE.getUserInfo({ js_code: jscode, ...this.withoutEmpty({ encryptedData, iv }) });
+    const answer = await this.SERVICE.getUserInfo({ js_code: jscode, ...this.withoutEmpty({ encryptedData, iv }) });
+    // The access log names the user a login produced (the route has no token to name one).
+    this.ctx.uid = answer.userInfo.uid;
+    this.ctx.body = answer;
   }
 
   /** POST /api/v1/mp/account/user/bindPhone: `{ code }` or `{ jscode, encryptedData, iv }`. */
