@@ -207,6 +207,9 @@ export class WeChatDouble {
         res.end(`double error: ${(err as Error).message}`);
       });
     });
+    // Longer than the clients' idle keep-alive (undici's 4 s, the app's curl): the double must not
+    // close a connection a client is about to reuse (Node's default is 5 s).
+    this.server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
       this.server?.once('error', reject);
       this.server?.listen(port, '127.0.0.1', () => resolve());

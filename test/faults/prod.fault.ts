@@ -186,7 +186,12 @@ class Load {
   private async user(openid: string): Promise<void> {
     let token: string | undefined;
     while (this.running) {
-      const { code } = await postJson<{ code: string }>(`${this.wechat}/sandbox/login`, { appid: APPID, openid });
+      // wx.login, played by the double: not what is measured, so a dropped connection to it is retried
+      const code = await postJson<{ code: string }>(`${this.wechat}/sandbox/login`, { appid: APPID, openid }).then(r => r.code, () => undefined);
+      if (!code) {
+        await sleep(50);
+        continue;
+      }
       const login = await this.call('login', { body: { jscode: code } });
       if (login?.status === 200) {
         token = String(login.body.token);
