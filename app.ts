@@ -14,7 +14,6 @@ const WEBSITE_MIDDLEWARE = new Set([ 'siteFile', 'notfound', 'overrideMethod' ])
 const DRAIN_MS = 4000;
 
 export default class AppBootHook implements IBoot {
-
   constructor(private readonly app: Application) {
     // Requests run without egg's AsyncLocalStorage: its promise hooks cost every promise (context_storage.ts).
     Object.defineProperty(app, 'ctxStorage', { value: new NoContextStorage(), configurable: true });

@@ -18,7 +18,8 @@ export default () => {
   const config: PowerPartial<EggAppConfig> = {};
   // A development server signs tokens with the repository's fixed secret (below): reachable
   // from other machines, anyone on the network could mint tokens for it. HOST=0.0.0.0 opens it.
-  config.cluster = { listen: { port: envInt('PORT', 7001), hostname: env('HOST') ?? '127.0.0.1' } };
+  // (egg merges this into config.default's cluster.listen, which holds the port.)
+  config.cluster = { listen: { hostname: env('HOST') ?? '127.0.0.1' } };
   const sandbox: SandboxConfig = {};
   const mongoPort = envInt('SANDBOX_MONGO_PORT', DEV_MONGO_PORT);
   const wechatPort = envInt('SANDBOX_WECHAT_PORT', DEV_WECHAT_PORT);

@@ -23,8 +23,8 @@ const port = env('PORT') ?? '7001';
 const title = env('APP_TITLE') ?? `wxmp-egg-backend-${port}`;
 const command = process.argv[2];
 
-function run(args, extraEnv = {}) {
-  const result = spawnSync(eggScripts, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...extraEnv } });
+function run(args) {
+  const result = spawnSync(eggScripts, args, { cwd: root, stdio: 'inherit' });
   process.exit(result.status ?? 1);
 }
 
@@ -44,7 +44,7 @@ function startFailureCause(output, port) {
   if (/EACCES/.test(output) && /listen/.test(output)) return `no permission to listen on port ${port}`;
   if (/timeout/i.test(output) && /Start failed/.test(output)) return 'the app did not become ready in time';
   const error = /^.*\b(?:[A-Z][A-Za-z]*Error|Error):.*$/m.exec(output);
-  return error ? error[0].replace(/^.*?\[[^\]]*\]\s*/, '').trim().slice(0, 300) : 'see the log below';
+  return error ? error[0].replace(/^.*?\[[^\]]*\]\s*/, '').trim().slice(0, 300) : 'see the full log';
 }
 
 if (command === 'start') {

@@ -55,8 +55,6 @@ export interface AdmissionLimits {
 export interface Saturation {
   inFlight: number;
   bodyPending: number;
-  maxInFlight: number;
-  maxBodyPending: number;
   /** Whether a new request would be refused now. */
   saturated: boolean;
 }
@@ -155,8 +153,8 @@ export function installLoadShedding(server: Server, limits: () => AdmissionLimit
     app(req, res);
   });
   return () => {
-    const { maxInFlight, maxBodyPending } = limits();
-    return { inFlight, bodyPending, maxInFlight, maxBodyPending, saturated: maxInFlight > 0 && inFlight >= maxInFlight };
+    const { maxInFlight } = limits();
+    return { inFlight, bodyPending, saturated: maxInFlight > 0 && inFlight >= maxInFlight };
   };
 }
 

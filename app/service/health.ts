@@ -1,5 +1,6 @@
 import { Service } from 'egg';
 import { mpConnection } from '../lib/db';
+import type { Saturation } from '../lib/http_server';
 import type { StoredTokenState } from './wxminiprogram/auth';
 
 export interface HealthReport {
@@ -22,7 +23,7 @@ export interface HealthReport {
    * This worker's load: requests in flight, requests whose body is still arriving, and whether
    * a new request would be refused (then /health answers 503 too, so a balancer steers away).
    */
-  load: { inFlight: number; bodyPending: number; saturated: boolean };
+  load: Saturation;
 }
 
 export default class HealthService extends Service {
@@ -32,8 +33,7 @@ export default class HealthService extends Service {
     const token = mongoUp ? await this.service.wxminiprogram.auth.storedState().catch(() => undefined) : undefined;
     const wxToken = token?.state ?? 'missing';
     const wxSecret = mongoUp ? await this.secretState().catch(() => 'unknown' as const) : 'unknown';
-    const saturation = this.app.saturation?.();
-    const load = { inFlight: saturation?.inFlight ?? 0, bodyPending: saturation?.bodyPending ?? 0, saturated: saturation?.saturated ?? false };
+    const load = this.app.saturation?.() ?? { inFlight: 0, bodyPending: 0, saturated: false };
     return {
       status: mongoUp && wxToken === 'ok' && wxSecret !== 'rejected' && !load.saturated ? 'ok' : 'degraded',
       mongo: mongoUp ? 'up' : 'down',

@@ -1,22 +1,12 @@
 import assert from 'node:assert/strict';
 import prodConfig from '../../config/config.prod';
 import { prodEnvProblems, prodEnvWarnings, REQUIRED_IN_PROD } from '../../config/env';
+import { isolateEnv } from '../helpers/env';
 
 const VARS = [ ...REQUIRED_IN_PROD, 'WXMP_TOKEN_MODE', 'INTERNAL_API_KEYS', 'JWT_PREVIOUS_SECRETS', 'WXMP_PUSH_TOKEN', 'WXMP_PUSH_AES_KEY', 'PUBLIC_BASE_URL' ] as const;
 
 describe('test/config/config.prod.test.ts', () => {
-  let saved: Record<string, string | undefined>;
-
-  beforeEach(() => {
-    saved = Object.fromEntries(VARS.map(v => [ v, process.env[v] ]));
-    for (const v of VARS) delete process.env[v];
-  });
-  afterEach(() => {
-    for (const v of VARS) {
-      if (saved[v] === undefined) delete process.env[v];
-      else process.env[v] = saved[v];
-    }
-  });
+  isolateEnv(VARS);
 
   it('refuses to load, naming every missing variable on its own line', () => {
     assert.deepEqual(prodEnvProblems(), [

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import configDefault from '../../config/config.default';
 import configLocal from '../../config/config.local';
+import { isolateEnv } from '../helpers/env';
 
 /**
  * The production defaults of the settings that guard something, read from config.default with
@@ -10,17 +11,7 @@ import configLocal from '../../config/config.local';
 const ENV = [ 'OVERLOAD_MAX_IN_FLIGHT', 'MAX_CONNECTIONS_PER_ADDRESS', 'RATE_LIMIT_LOGIN_PER_MINUTE', 'RATE_LIMIT_USER_PER_MINUTE', 'TRUST_PROXY', 'AVATAR_MAX_BYTES', 'JWT_EXPIRES_IN', 'WXMP_DECRYPT_MAX_AGE' ] as const;
 
 describe('test/config/defaults.test.ts (security-relevant production defaults)', () => {
-  let saved: Record<string, string | undefined>;
-  beforeEach(() => {
-    saved = Object.fromEntries(ENV.map(v => [ v, process.env[v] ]));
-    for (const v of ENV) delete process.env[v];
-  });
-  afterEach(() => {
-    for (const v of ENV) {
-      if (saved[v] === undefined) delete process.env[v];
-      else process.env[v] = saved[v];
-    }
-  });
+  isolateEnv(ENV);
   const defaults = () => configDefault({ name: 'wxmp-egg-backend', baseDir: process.cwd(), env: 'prod', root: '/tmp', HOME: '/tmp', pkg: {} } as unknown as Parameters<typeof configDefault>[0]);
 
   it('the push accepts timestamps within 5 minutes; its XML bodies are capped at 16 KiB, JSON bodies at 64 KiB', () => {
@@ -64,16 +55,10 @@ describe('test/config/defaults.test.ts (security-relevant production defaults)',
 describe('test/config/defaults.test.ts (npm run dev)', () => {
   // egg-cluster reads config.cluster; egg's EggAppConfig type does not declare it
   const hostOf = () => (configLocal() as { cluster?: { listen?: { hostname?: string } } }).cluster?.listen?.hostname;
+  isolateEnv([ 'HOST' ]);
   it('listens on 127.0.0.1 only (it signs tokens with the repository\'s fixed secret) unless HOST says otherwise', () => {
-    const saved = process.env.HOST;
-    try {
-      delete process.env.HOST;
-      assert.equal(hostOf(), '127.0.0.1');
-      process.env.HOST = '0.0.0.0';
-      assert.equal(hostOf(), '0.0.0.0');
-    } finally {
-      if (saved === undefined) delete process.env.HOST;
-      else process.env.HOST = saved;
-    }
+    assert.equal(hostOf(), '127.0.0.1');
+    process.env.HOST = '0.0.0.0';
+    assert.equal(hostOf(), '0.0.0.0');
   });
 });

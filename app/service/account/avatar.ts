@@ -51,8 +51,14 @@ function newAvatarId(): string {
 /** A stored avatar file as GridFS lists it. */
 interface AvatarFile {
   _id: unknown;
-  uploadDate: Date;
   metadata?: AvatarMetadata;
+}
+
+type ListedAvatar = { id: string; check?: AvatarMetadata['check'] };
+
+/** The newest approved avatar of a list (newest first) other than `except`. */
+function newestApproved(files: ListedAvatar[], except: string | undefined): string | undefined {
+  return files.find(f => f.id !== except && f.check === 'pass')?.id;
 }
 
 export interface StoredAvatar {
@@ -185,14 +191,14 @@ export default class AvatarService extends Service {
     return AVATAR_ID.test(id) ? id : undefined;
   }
 
-  private async filesOf(uid: string): Promise<{ id: string; check?: AvatarMetadata['check'] }[]> {
+  private async filesOf(uid: string): Promise<ListedAvatar[]> {
     const files = await this.bucket.find({ 'metadata.uid': uid }).sort({ uploadDate: -1 }).toArray() as AvatarFile[];
     return files.map(f => ({ id: String(f._id), check: f.metadata?.check }));
   }
 
   /** `uid`'s newest approved avatar other than `except`: what the profile falls back to when a new one is rejected. */
   async fallbackFor(uid: string, except: string): Promise<string | undefined> {
-    return (await this.filesOf(uid)).find(f => f.id !== except && f.check === 'pass')?.id;
+    return newestApproved(await this.filesOf(uid), except);
   }
 
   /**
@@ -204,7 +210,7 @@ export default class AvatarService extends Service {
   async prune(uid: string, current: string | undefined): Promise<number> {
     const files = await this.filesOf(uid);
     const currentApproved = files.some(f => f.id === current && f.check === 'pass');
-    const fallback = currentApproved ? undefined : files.find(f => f.id !== current && f.check === 'pass')?.id;
+    const fallback = currentApproved ? undefined : newestApproved(files, current);
     const doomed = files.filter(f => f.id !== current && f.id !== fallback && f.check !== undefined);
     for (const file of doomed) await this.remove(file.id);
     return doomed.length;

@@ -28,11 +28,17 @@ function invalidPush(message: string): BadRequestError {
 /** Safe mode's `Encrypt`, read without parsing the rest of a body not yet authenticated. */
 const XML_ENCRYPT = /<Encrypt>\s*(?:<!\[CDATA\[([A-Za-z0-9+/=]+)\]\]>|([A-Za-z0-9+/=]+))\s*<\/Encrypt>/;
 
+/** A raw push body, trimmed; over PUSH_MAX_BYTES is 413. */
+function cappedText(body: string): string {
+  const text = body.trim();
+  if (Buffer.byteLength(text) > PUSH_MAX_BYTES) throw tooLarge();
+  return text;
+}
+
 /** A push body, JSON or XML (the console offers both), as an object; anything else is 400 INVALID_PUSH. */
 function parseBody(body: unknown): PushMessage {
   if (typeof body === 'string') {
-    const text = body.trim();
-    if (Buffer.byteLength(text) > PUSH_MAX_BYTES) throw tooLarge();
+    const text = cappedText(body);
     if (text.startsWith('{')) {
       let parsed: unknown;
       try {
@@ -68,8 +74,7 @@ function tooLarge(): ApiError {
 /** Safe mode's `Encrypt` field of a raw body (XML or JSON) or of a parsed JSON body. */
 function encryptedField(body: unknown): string | undefined {
   if (typeof body === 'string') {
-    const text = body.trim();
-    if (Buffer.byteLength(text) > PUSH_MAX_BYTES) throw tooLarge();
+    const text = cappedText(body);
     if (!text.startsWith('{')) {
       const m = XML_ENCRYPT.exec(text);
       return m ? m[1] ?? m[2] : undefined;

@@ -55,16 +55,20 @@ describe('test/app/lib/load_shedding.test.ts', () => {
   });
 });
 
-/** Opens a connection (from `localAddress`) that sends a POST's headers and one byte of its body, then nothing. */
-function slowBody(port: number, localAddress = '127.0.0.1', contentType = 'application/json'): Promise<net.Socket> {
+/** A connection to the server on 127.0.0.1 from `localAddress` (another loopback address is another client). */
+function connectFrom(port: number, localAddress: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host: '127.0.0.1', localAddress }, () => {
-      socket.write(`POST /api/v1/mp/account/user/auth HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: 1000\r\n\r\n{`);
-      resolve(socket);
-    });
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress }, () => resolve(socket));
     socket.on('error', reject);
     socket.setEncoding('utf8');
   });
+}
+
+/** Opens a connection (from `localAddress`) that sends a POST's headers and one byte of its body, then nothing. */
+async function slowBody(port: number, localAddress = '127.0.0.1'): Promise<net.Socket> {
+  const socket = await connectFrom(port, localAddress);
+  socket.write('POST /api/v1/mp/account/user/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+  return socket;
 }
 
 function answerOf(socket: net.Socket): Promise<string> {
@@ -128,10 +132,7 @@ describe('test/app/lib/load_shedding.test.ts (bodies still arriving)', () => {
     const server = await clusterLikeServer(app);
     const port = Number(new URL(server.url).port);
     for (let i = 0; i < 3; i++) sockets.push(await slowBody(port, '127.0.0.3'));
-    const extra = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.3' }, () => resolve(s));
-      s.on('error', reject);
-    });
+    const extra = await connectFrom(port, '127.0.0.3');
     sockets.push(extra);
     const session = 'GET /api/v1/mp/account/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
     const answer = answerOf(extra);
@@ -141,10 +142,7 @@ describe('test/app/lib/load_shedding.test.ts (bodies still arriving)', () => {
     assert.match(text, /connection: close/i);
     assert.equal(JSON.parse(text.split('\r\n\r\n')[1]).code, 'OVERLOADED');
     // another address is not affected
-    const other = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.4' }, () => resolve(s));
-      s.on('error', reject);
-    });
+    const other = await connectFrom(port, '127.0.0.4');
     sockets.push(other);
     const otherAnswer = answerOf(other);
     other.write(session);

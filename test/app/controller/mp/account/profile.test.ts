@@ -65,6 +65,12 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
 
   const post = (path: string, token: string, body: object) => app.httpRequest().post(path).set('authorization', `Bearer ${token}`).send(body);
   const upload = (token: string, bytes: Buffer, name = 'tmp_avatar.jpg', field = 'avatar') => app.httpRequest().post(AVATAR).set('authorization', `Bearer ${token}`).attach(field, bytes, name);
+  /** GET of a served avatar, its body kept as bytes. */
+  const download = (path: string) => app.httpRequest().get(path).buffer(true).parse((r, cb) => {
+    const chunks: Buffer[] = [];
+    r.on('data', (c: Buffer) => chunks.push(c));
+    r.on('end', () => cb(null, Buffer.concat(chunks)));
+  });
 
   describe('POST /user/profile', () => {
     it('stores a checked nickname (trimmed) and the fields, makes the user isWXAuth, answers like info', async () => {
@@ -170,11 +176,7 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       assert.match(avatarUrl, /\/avatar\/[A-Za-z0-9_-]{22}$/, 'a random id of 128 bits, not a guessable ObjectId');
       await wechat().security.settled(); // the verdict (pass): only now may caches keep it for good
       const path = new URL(avatarUrl).pathname;
-      const served = await app.httpRequest().get(path).buffer(true).parse((r, cb) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => cb(null, Buffer.concat(chunks)));
-      }).expect(200);
+      const served = await download(path).expect(200);
       assert.equal(served.headers['content-type'], 'image/jpeg');
       assert.equal(served.headers['cache-control'], 'public, max-age=31536000, immutable');
       assert.equal(served.headers['x-content-type-options'], 'nosniff');
@@ -279,11 +281,7 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       // 200 wide × 100 high as stored, Orientation 6: shown 100 wide × 200 high
       const sideways = await sharp({ create: { width: 200, height: 100, channels: 3, background: 'red' } }).withMetadata({ orientation: 6 }).jpeg().toBuffer();
       const res = await upload(token, sideways).expect(200);
-      const served = await app.httpRequest().get(new URL(res.body.avatarUrl).pathname).buffer(true).parse((r, cb) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => cb(null, Buffer.concat(chunks)));
-      }).expect(200);
+      const served = await download(new URL(res.body.avatarUrl).pathname).expect(200);
       const meta = await sharp(served.body as Buffer).metadata();
       assert.deepEqual([ meta.width, meta.height, meta.orientation ], [ 100, 200, undefined ]);
     });
