@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type autocannon from 'autocannon';
+import ts from 'typescript';
 import { freePort, ROOT, workerMemory } from '../test/helpers/prod';
 import { childEnv, spawnSandbox, waitExit, type SandboxProcess } from '../test/helpers/process';
 
@@ -60,7 +61,6 @@ export async function benchUser(appBase: string, wechatUrl: string): Promise<str
  * worker listens.
  */
 export function startPeer(port: number, mongoUri: string, workers: number, nodeArgs: string[] = []): Promise<{ child: ChildProcessWithoutNullStreams; pids: number[] }> {
-  const ts = require('typescript') as typeof import('typescript');
   const source = fs.readFileSync(path.join(ROOT, 'bench', 'peer.ts'), 'utf8');
   const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
   fs.writeFileSync(path.join(ROOT, 'bench', 'peer.compiled.js'), js);
@@ -129,7 +129,7 @@ export async function loginRequests(wechatUrl: string, count: number): Promise<P
   return {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    requests: [ { setupRequest: req => ({ ...req, body: JSON.stringify({ jscode: codes[next++ % codes.length] }) }) } ],
+    requests: [{ setupRequest: req => ({ ...req, body: JSON.stringify({ jscode: codes[next++ % codes.length] }) }) }],
   };
 }
 

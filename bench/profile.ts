@@ -120,8 +120,8 @@ async function main(): Promise<void> {
   const rate: Record<'app' | 'peer', number> = { app: 0, peer: 0 };
   try {
     const targets: (readonly [ 'app' | 'peer', string ])[] = LOGIN
-      ? [ [ 'app', `${sides.app.baseUrl}/api/v1/mp/account/user/auth` ] ]
-      : [ [ 'app', sides.infoUrls.app ], [ 'peer', sides.infoUrls.peer ] ];
+      ? [[ 'app', `${sides.app.baseUrl}/api/v1/mp/account/user/auth` ]]
+      : [[ 'app', sides.infoUrls.app ], [ 'peer', sides.infoUrls.peer ]];
     const load = LOGIN ? await loginRequests(sandbox.urls.wechat, 60_000) : { headers: sides.headers };
     for (const [ name, url ] of process.env.BENCH_PEER_FIRST ? [ ...targets ].reverse() : targets) {
       const pids = { worker: workers[name], database: sandbox.child.pid ?? 0, autocannon: process.pid };

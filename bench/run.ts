@@ -7,7 +7,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import os from 'node:os';
+import { execFileSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import autocannon from 'autocannon';
 import { freePort, ROOT, startProd, workerMemory, type ProdApp } from '../test/helpers/prod';
 import { spawnSandbox, waitExit, type SandboxProcess } from '../test/helpers/process';
@@ -56,7 +57,7 @@ async function measure(name: string, opts: autocannon.Options, workers: number[]
 
 async function main(): Promise<void> {
   process.stdout.write('bench: building dist/\n');
-  require('node:child_process').execFileSync(process.execPath, [ 'scripts/build.js' ], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, [ 'scripts/build.js' ], { cwd: ROOT, stdio: 'inherit' });
   const [ mongoPort, wechatPort, appPort ] = [ await freePort(), await freePort(), await freePort() ];
   let sandbox: SandboxProcess | undefined;
   let app: ProdApp | undefined;
@@ -150,7 +151,7 @@ function writeResults(rows: { info: Row; peerInfo: Row; bare: Row; login: Row },
     'peer (`bench/peer.ts`: minimal Koa, node:cluster with 2 workers, jsonwebtoken with a KeyObject, the same MongoDB',
     'driver, one findOne by _id with a projection, the same JSON answer), same sandbox MongoDB, same user and token;',
     `autocannon ${CONNECTIONS} connections x ${DURATION_S} s per run after ${WARM_UP_S} s of warm-up for each side; app info, peer info and the app's bare route alternate`,
-    `${ROUNDS} times and each row is its median run; all on one ${require('node:os').cpus().length}-core machine (load generator and database included).`,
+    `${ROUNDS} times and each row is its median run; all on one ${os.cpus().length}-core machine (load generator and database included).`,
     '',
     'RSS per worker: the median of samples taken every 250 ms while that side served info.',
     '',

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
       process.stderr.write('sandbox: --auth takes user:password\n');
       process.exit(2);
     }
-    users = [ { username: values.auth.slice(0, colon), password: values.auth.slice(colon + 1) } ];
+    users = [{ username: values.auth.slice(0, colon), password: values.auth.slice(colon + 1) }];
   }
   if (mongoPort !== undefined) {
     const mongo = await startMongoSandbox({

@@ -131,7 +131,7 @@ async function main(): Promise<void> {
     return 'new token issued';
   });
   token = String(refreshed.token);
-  const stepInfoList = [ { timestamp: Math.floor(Date.now() / 1000) - 86400, step: 6543 }, { timestamp: Math.floor(Date.now() / 1000), step: 10001 } ];
+  const stepInfoList = [{ timestamp: Math.floor(Date.now() / 1000) - 86400, step: 6543 }, { timestamp: Math.floor(Date.now() / 1000), step: 10001 }];
   await step('run', 'POST', '/api/v1/mp/account/user/run', { jscode: await wx.login(), ...await wx.encrypt({ stepInfoList }) }, token, b => {
     const list = b.stepInfoList as Json[];
     expect(Array.isArray(list) && list.length === 2 && list[1].step === 10001, 'run should return the steps');

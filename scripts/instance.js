@@ -31,6 +31,8 @@ function run(args) {
 /**
  * The cause of a failed production start in one line, from what egg-scripts printed (about
  * 200 lines of the master's stderr, the cause buried inside).
+ * @param {string} output what egg-scripts wrote to stderr
+ * @param {string} port the port the instance was to listen on
  */
 function startFailureCause(output, port) {
   const mongo = /MongooseServerSelectionError|MongoServerSelectionError|MongoNetworkError/.test(output);

@@ -26,7 +26,7 @@ interface Report {
 
 /** Worker side: answers the agent's collection rounds; `collect()` runs one. */
 export function workerMetrics(app: Application): { collect(): Promise<string> } {
-  const waiting = new Map<string, (text: string) => void>();
+  const waiting: Map<string, (text: string) => void> = new Map();
   app.messenger.on(COLLECT, async ({ id }: { id: string }) => {
     app.messenger.sendToAgent(REPORT, { id, metrics: await registry.getMetricsAsJSON() } satisfies Report);
   });
@@ -58,7 +58,7 @@ export function agentMetrics(agent: Agent): void {
   agent.messenger.on('egg-pids', (ids: number[]) => {
     workers = ids.length;
   });
-  const rounds = new Map<string, { reports: WorkerMetrics[]; done: () => void }>();
+  const rounds = new Map<string, { reports: WorkerMetrics[]; done:() => void }>();
   agent.messenger.on(REPORT, ({ id, metrics }: Report) => {
     const round = rounds.get(id);
     if (!round) return;
@@ -68,6 +68,7 @@ export function agentMetrics(agent: Agent): void {
   agent.messenger.on(REQUEST, ({ id }: { id: string }) => {
     const reports: WorkerMetrics[] = [];
     let finished = false;
+    let timer: NodeJS.Timeout | undefined;
     const done = () => {
       if (finished) return;
       finished = true;
@@ -78,7 +79,7 @@ export function agentMetrics(agent: Agent): void {
         (err: Error) => agent.logger.error('[metrics] merge failed: %s', err.message),
       );
     };
-    const timer = setTimeout(done, WAIT_MS);
+    timer = setTimeout(done, WAIT_MS);
     rounds.set(id, { reports, done });
     agent.messenger.sendToApp(COLLECT, { id });
   });

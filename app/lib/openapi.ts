@@ -84,7 +84,7 @@ function errorResponses(...statuses: number[]): Record<string, unknown> {
     description: ERRORS[s].description,
     ...(s === 429 || s === 503 ? { headers: RETRY_AFTER } : {}),
     content: { 'application/json': { schema: ref('Error'), example: ERRORS[s].example } },
-  } ]));
+  }]));
 }
 
 function ok(description: string, schema: string, example: unknown): Schema {
@@ -95,7 +95,7 @@ function jsonBody(schema: string, example: unknown): Schema {
   return { required: true, content: { 'application/json': { schema: ref(schema), example } } };
 }
 
-const bearer = [ { bearerAuth: [] } ];
+const bearer = [{ bearerAuth: [] }];
 
 /** What WeChat signs every push with. */
 const PUSH_QUERY: Record<string, unknown>[] = [
@@ -110,7 +110,7 @@ const USER_INFO_REQUIRED = [ 'uid', 'telphone', '_merchant' ];
 const PROFILE_USER_INFO: Record<string, Schema> = {
   uid: { type: 'string' },
   telphone: nullable('string'),
-  _merchant: { oneOf: [ ref('Merchant'), { type: 'null' } ] },
+  _merchant: { oneOf: [ ref('Merchant'), { type: 'null' }] },
   nickName: { type: 'string' },
   avatarUrl: { type: 'string' },
   gender: { type: 'integer', description: '0 unknown, 1 male, 2 female' },
@@ -127,7 +127,7 @@ export const openapiDocument = {
     description: 'WeChat mini-program backend: login with wx.login codes, user data decryption, phone binding, session tokens.\n\nErrors are always `{ code, message }`; `code` values are stable.',
     license: { name: 'UNLICENSED (private)', identifier: 'UNLICENSED' },
   },
-  servers: [ { url: '/' } ],
+  servers: [{ url: '/' }],
   tags: [
     { name: 'account', description: 'The mini-program account API (微信用户体系)' },
     { name: 'wechat', description: 'Called by WeChat: the message push URL (消息推送)' },
@@ -204,7 +204,7 @@ export const openapiDocument = {
           iv: IV,
         },
         dependentRequired: PAIRED,
-        anyOf: [ { required: [ 'code' ] }, { required: [ 'jscode', 'encryptedData', 'iv' ] } ],
+        anyOf: [{ required: [ 'code' ] }, { required: [ 'jscode', 'encryptedData', 'iv' ] }],
         'x-rule': 'send either code, or jscode with encryptedData and iv',
       },
       ProfileRequest: {
@@ -288,7 +288,7 @@ export const openapiDocument = {
           wxToken: { enum: [ 'ok', 'missing', 'refresh_failing' ], description: 'From the database: every worker and host answers alike' },
           wxTokenAgeSeconds: nullable('integer'),
           wxTokenLastFailure: {
-            oneOf: [ { type: 'null' }, { type: 'object', required: [ 'errcode', 'at' ], properties: { errcode: { type: 'integer' }, at: { type: 'string' } } } ],
+            oneOf: [{ type: 'null' }, { type: 'object', required: [ 'errcode', 'at' ], properties: { errcode: { type: 'integer' }, at: { type: 'string' } } }],
             description: 'While refreshes fail: WeChat\'s errcode (40125: wrong AppSecret; -2: no usable answer) and when',
           },
           wxSecret: { enum: [ 'ok', 'rejected', 'unknown' ], description: 'What WeChat last said of the AppSecret on any call carrying it, logins included: `rejected` (40125/40013, the status is then `degraded`) until a call succeeds again' },
@@ -346,7 +346,7 @@ export const openapiDocument = {
         tags: [ 'account' ],
         summary: 'An avatar image (public; its URL is the user\'s avatarUrl)',
         security: PUBLIC,
-        parameters: [ { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{24}$' } } ],
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{24}$' } }],
         responses: {
           200: { description: 'The image, with a strong ETag, cached for a year', content: { 'image/jpeg': { schema: { type: 'string', contentMediaType: 'image/jpeg' }, example: '(image bytes)' } } },
           304: { description: 'Not modified (If-None-Match)' },
@@ -368,7 +368,7 @@ export const openapiDocument = {
         operationId: 'internalAccessToken',
         tags: [ 'internal' ],
         summary: 'The current access_token, for the team\'s other backends (中控服务器)',
-        security: [ { internalKey: [] } ],
+        security: [{ internalKey: [] }],
         responses: { 200: ok('The token', 'AccessToken', { access_token: 'AT_0123456789', expires_in: 6890, expires_at: 1764010000 }), ...errorResponses(401, 404, 500, 502, 503, 504) },
       },
     },
@@ -378,7 +378,7 @@ export const openapiDocument = {
         tags: [ 'internal' ],
         summary: 'Report a token WeChat rejected (40001/42001): compare-and-set refresh',
         description: 'If it is still the current token it is invalidated and refreshed once (concurrent reports cost one upstream call); if it is already stale, the current token is answered without calling WeChat.',
-        security: [ { internalKey: [] } ],
+        security: [{ internalKey: [] }],
         requestBody: jsonBody('ReportedToken', { access_token: 'AT_the_one_wechat_rejected' }),
         responses: { 200: ok('The current token', 'AccessToken', { access_token: 'AT_fresh_0123456789', expires_in: 7200, expires_at: 1764017200 }), ...errorResponses(400, 401, 404, 415, 500, 502, 503, 504) },
       },
@@ -388,7 +388,7 @@ export const openapiDocument = {
         operationId: 'metrics',
         tags: [ 'internal' ],
         summary: 'Prometheus metrics of all workers together',
-        security: [ { internalKey: [] } ],
+        security: [{ internalKey: [] }],
         responses: {
           200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' }, example: '# TYPE http_requests_total counter\nhttp_requests_total{method="GET",route="/health",status="200"} 42' } } },
           ...errorResponses(401, 404, 500),
@@ -402,7 +402,7 @@ export const openapiDocument = {
         summary: 'Message push URL check (the console\'s 提交)',
         description: 'Echoes `echostr` when `signature = sha1(sort([Token, timestamp, nonce]).join(""))`. 404 unless `WXMP_PUSH_TOKEN` is set.',
         security: PUBLIC,
-        parameters: PUSH_QUERY.concat([ { name: 'echostr', in: 'query', required: true, schema: { type: 'string' } } ]),
+        parameters: PUSH_QUERY.concat([{ name: 'echostr', in: 'query', required: true, schema: { type: 'string' } }]),
         responses: {
           200: { description: 'The echostr, verbatim', content: { 'text/plain': { schema: { type: 'string' }, example: '8233428367125447041' } } },
           ...errorResponses(400, 401, 404),
@@ -490,7 +490,7 @@ export const openapiDocument = {
         summary: 'Decrypted WeRun steps',
         requestBody: jsonBody('RunRequest', { jscode: '0a3Xyz1w3bCdEf0Gh2ij3k4LmN5oPq6r', encryptedData: 'CiyLU1Aw2KjvrjMdj8YKliAjtP4gsMZMQmRzooG2xrDcvSnxIMXFufNstNGTyaGS', iv: 'r7BXXKkLb8qrSNn05n0qiA==' }),
         responses: {
-          200: ok('Steps', 'RunResponse', { stepInfoList: [ { timestamp: 1764000000, step: 8000 } ] }),
+          200: ok('Steps', 'RunResponse', { stepInfoList: [{ timestamp: 1764000000, step: 8000 }] }),
           ...errorResponses(400, 401, 413, 415, 429, 500, 502, 503, 504),
         },
       },
@@ -500,8 +500,8 @@ export const openapiDocument = {
 
 /** The operations, by operationId (= the seed's route names). */
 export type OperationId = 'health' | 'wxmp' | 'wxmpBindPhone' | 'getUserInfo' | 'refreshToken' | 'session' | 'wxmpRun' | 'wxmpPushVerify' | 'wxmpPush'
-  | 'wxmpProfile' | 'wxmpAvatar' | 'getAvatar' | 'deleteUser'
-  | 'internalAccessToken' | 'internalAccessTokenRefresh' | 'metrics';
+| 'wxmpProfile' | 'wxmpAvatar' | 'getAvatar' | 'deleteUser'
+| 'internalAccessToken' | 'internalAccessTokenRefresh' | 'metrics';
 
 /** Bodies as the schemas above admit them (checked before a controller reads them). */
 export interface LoginBody {

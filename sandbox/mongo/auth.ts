@@ -104,7 +104,8 @@ export class ScramAuthenticator {
     const username = n.replace(/=2C/g, ',').replace(/=3D/g, '=');
     const user = this.users.get(`${db}.${username}`);
     // An unknown user gets a made-up salt and fails at the proof, so users cannot be enumerated.
-    const salt = user?.salt ?? crypto.createHash('sha256').update(`${db}.${username}`).digest().subarray(0, 28);
+    const salt = user?.salt ?? crypto.createHash('sha256').update(`${db}.${username}`).digest()
+      .subarray(0, 28);
     const nonce = r + crypto.randomBytes(24).toString('base64');
     const serverFirst = `r=${nonce},s=${salt.toString('base64')},i=${ITERATIONS}`;
     auth.conversation = { user, clientFirstBare, serverFirst, nonce };

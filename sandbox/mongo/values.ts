@@ -69,7 +69,7 @@ export function formatValue(value: unknown): string {
   if (value instanceof Date) return `new Date(${value.getTime()})`;
   if (Array.isArray(value)) return `[ ${value.map(formatValue).join(', ')} ]`;
   if (isPlainObject(value)) {
-    const entries = Object.entries(value).map(([k, v]) => `${k}: ${formatValue(v)}`);
+    const entries = Object.entries(value).map(([ k, v ]) => `${k}: ${formatValue(v)}`);
     return entries.length ? `{ ${entries.join(', ')} }` : '{}';
   }
   return EJSON.stringify(value as Document);

@@ -98,7 +98,7 @@ export function parseMessage(msg: Buffer): CommandRequest {
       }
     }
     if (!body) throw new ProtocolError('OP_MSG without a body section');
-    for (const [name, docs] of Object.entries(sequences)) {
+    for (const [ name, docs ] of Object.entries(sequences)) {
       const inline = Array.isArray(body[name]) ? body[name] as Document[] : [];
       body[name] = inline.concat(docs);
     }
@@ -132,11 +132,11 @@ export function encodeReply(req: CommandRequest, reply: Document): Buffer {
     fixed.writeInt32LE(0, 12); // startingFrom
     fixed.writeInt32LE(1, 16); // numberReturned
     const length = HEADER_SIZE + fixed.length + doc.length;
-    return Buffer.concat([header(length, req.requestId, OP_REPLY), fixed, doc]);
+    return Buffer.concat([ header(length, req.requestId, OP_REPLY), fixed, doc ]);
   }
   const flags = Buffer.alloc(5); // flagBits = 0, then section kind 0
   const length = HEADER_SIZE + flags.length + doc.length;
-  return Buffer.concat([header(length, req.requestId, OP_MSG), flags, doc]);
+  return Buffer.concat([ header(length, req.requestId, OP_MSG), flags, doc ]);
 }
 
 /**

@@ -98,7 +98,7 @@ export class ContentSecurity {
       result: verdict,
       detail: [
         { strategy: 'content_model', errcode: 0, suggest: verdict.suggest, label: verdict.label, prob: verdict.suggest === 'pass' ? 0 : 90 },
-        ...(keyword ? [ { strategy: 'keyword', errcode: 0, suggest: verdict.suggest, label: verdict.label, level: 20, keyword } ] : []),
+        ...(keyword ? [{ strategy: 'keyword', errcode: 0, suggest: verdict.suggest, label: verdict.label, level: 20, keyword }] : []),
       ],
       trace_id: traceId(),
     };
@@ -136,7 +136,7 @@ export class ContentSecurity {
       appid,
       trace_id: trace,
       version: 2,
-      detail: [ { strategy: 'content_model', errcode: fetched ? 0 : 1, suggest: verdict.suggest, label: verdict.label, prob: verdict.suggest === 'pass' ? 0 : 90 } ],
+      detail: [{ strategy: 'content_model', errcode: fetched ? 0 : 1, suggest: verdict.suggest, label: verdict.label, prob: verdict.suggest === 'pass' ? 0 : 90 }],
       errcode: 0,
       errmsg: 'ok',
       result: verdict,

@@ -137,11 +137,14 @@ export class WeChatDouble {
 
   /** The session_key WeChat would hand the backend for this user: stable per appid+openid. */
   sessionKeyFor(appid: string, openid: string): string {
-    return crypto.createHmac('sha256', this.seed).update(`${appid}:${openid}`).digest().subarray(0, 16).toString('base64');
+    return crypto.createHmac('sha256', this.seed).update(`${appid}:${openid}`).digest()
+      .subarray(0, 16)
+      .toString('base64');
   }
 
   unionidFor(openid: string): string {
-    return `un_${crypto.createHash('sha256').update(openid).digest('hex').slice(0, 24)}`;
+    return `un_${crypto.createHash('sha256').update(openid).digest('hex')
+      .slice(0, 24)}`;
   }
 
   /** Encrypts `data` (plus a watermark) with the user's session_key, like wx.getUserProfile/getWeRunData. */

@@ -29,7 +29,7 @@ describe('test/config/mongo_credentials.test.ts (no database password at rest)',
 
     before(async function() {
       this.timeout(60_000);
-      sandbox = await startMongoSandbox({ port: 0, users: [ { username: 'wxmp_app', password: PASSWORD } ] });
+      sandbox = await startMongoSandbox({ port: 0, users: [{ username: 'wxmp_app', password: PASSWORD }] });
       mm(process.env, 'MONGODB_URI', `mongodb://wxmp_app:${PASSWORD}@127.0.0.1:${sandbox.port}/wxmp_cred?authSource=admin`);
       mm(process.env, 'INTERNAL_API_KEYS', `ops:${INTERNAL_KEY}`);
       mm(process.env, 'JWT_PREVIOUS_SECRETS', PREVIOUS_JWT_SECRET);

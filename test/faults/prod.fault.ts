@@ -92,8 +92,7 @@ async function flood(url: string, token: string, connections: number, ms: number
         if (res.statusCode === 200) {
           result.ok++;
           result.okLatencies.push(Date.now() - started);
-        }
-        else if (res.statusCode === 503 && /application\/json/.test(String(res.headers['content-type'])) &&
+        } else if (res.statusCode === 503 && /application\/json/.test(String(res.headers['content-type'])) &&
           res.headers['retry-after'] && (JSON.parse(body) as { code?: string }).code === 'OVERLOADED') result.overloaded++;
         else fail(`${res.statusCode} ${body.slice(0, 80)}`);
         resolve();
@@ -392,7 +391,8 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
     assert.equal(workers.size, 2, 'Node\'s metrics of each worker');
     assert.ok((await fetch(`${app.baseUrl}/metrics`)).status === 401);
     await sleep(1200); // egg flushes file logs every second
-    const access = filesUnder(logDir).filter(f => path.basename(f) === 'access.log').map(f => fs.readFileSync(f, 'utf8')).join('');
+    const access = filesUnder(logDir).filter(f => path.basename(f) === 'access.log').map(f => fs.readFileSync(f, 'utf8'))
+      .join('');
     assert.ok((access.match(/ GET \/health 200 /g) ?? []).length >= 40);
     assert.ok(!access.includes(METRICS_KEY));
   });
@@ -503,7 +503,8 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
       const phone = load.ackedPhones.get(openid);
       if (phone) assert.equal(user?.telphone, phone, `${openid}'s last acknowledged phone is stored`);
     }
-    const tokens = await db.db('wxmp_faults').collection('third_tokens').find().toArray();
+    const tokens = await db.db('wxmp_faults').collection('third_tokens').find()
+      .toArray();
     for (const t of tokens) {
       accessTokens.push(String(t.access_token));
       const { valid } = await postJson<{ valid: boolean }>(`${wechat.urls.wechat}/sandbox/check-token`, { token: t.access_token });
@@ -521,13 +522,13 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
       socket.setEncoding('utf8');
       socket.on('data', d => { text += d; });
       socket.on('error', reject);
+      const header = 'GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(1000);
+      let i = 0;
+      const drip = setInterval(() => { if (i < header.length && !socket.destroyed) socket.write(header[i++]); }, 1000);
       socket.on('close', () => {
         clearInterval(drip);
         resolve(text);
       });
-      const header = 'GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(1000);
-      let i = 0;
-      const drip = setInterval(() => { if (i < header.length && !socket.destroyed) socket.write(header[i++]); }, 1000);
     });
     const closedAfter = Date.now() - started;
     process.stdout.write(`      slow client closed after ${closedAfter} ms\n`);

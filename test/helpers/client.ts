@@ -32,7 +32,8 @@ export class MiniProgram {
 
   async login(withProfile = false): Promise<{ token: string; isWXAuth: boolean; userInfo: Record<string, unknown> }> {
     const body = withProfile ? { jscode: this.loginCode(), ...this.encrypt(this.profile()) } : { jscode: this.loginCode() };
-    const res = await this.app.httpRequest().post('/api/v1/mp/account/user/auth').send(body).expect(200);
+    const res = await this.app.httpRequest().post('/api/v1/mp/account/user/auth').send(body)
+      .expect(200);
     return res.body;
   }
 }

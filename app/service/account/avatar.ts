@@ -14,6 +14,7 @@ let sharpModule: typeof Sharp | undefined;
  * RSS of every worker, and most workers serve no image for a long time.
  */
 function sharp(): typeof Sharp {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires -- loaded on the first upload, not at start
   sharpModule ??= require('sharp') as typeof Sharp;
   return sharpModule;
 }

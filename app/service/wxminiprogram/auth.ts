@@ -194,7 +194,8 @@ export default class WxmpAuthService extends WxmpIndexService {
    */
   private async claimForcedRefresh(type: number, token: string): Promise<boolean> {
     const key = `forced:${this.leaseKey(type)}`;
-    const subject = crypto.createHash('sha256').update(token).digest('hex').slice(0, 32);
+    const subject = crypto.createHash('sha256').update(token).digest('hex')
+      .slice(0, 32);
     if (await this.acquireLease(key, this.WXAuth.forcedRefreshIntervalSeconds * 1000, subject)) return true;
     const lease = await this.ctx.models.TokenLease.findById(key, 'subject').lean();
     return lease?.subject === subject;

@@ -371,7 +371,7 @@ export default class WxmpUserService extends WxmpIndexService {
   private async lockAvatarUpload(_id: Types.ObjectId): Promise<void> {
     const now = new Date();
     const locked = await this.userMODEL.updateOne(
-      { _id, $or: [ { avatarUploadUntil: { $exists: false } }, { avatarUploadUntil: { $lte: now } } ] },
+      { _id, $or: [{ avatarUploadUntil: { $exists: false } }, { avatarUploadUntil: { $lte: now } }] },
       { $set: { avatarUploadUntil: new Date(now.getTime() + this.config.avatar.uploadLockMs) } },
     );
     if (!locked.matchedCount) {
@@ -417,7 +417,7 @@ export default class WxmpUserService extends WxmpIndexService {
     await this.userMODEL.deleteOne({ _id: user._id });
     if (user.telphone) await this.releaseBasicUser(user.openId, user.telphone);
     await this.service.account.avatar.removeFor(uid);
-    await models.MediaCheck.deleteMany({ $or: [ { openid: user.openId }, { 'subject.uid': uid } ] });
+    await models.MediaCheck.deleteMany({ $or: [{ openid: user.openId }, { 'subject.uid': uid }] });
     await models.PushEvent.deleteMany({ fromUser: user.openId });
     await models.RateLimit.deleteMany({ key: `user:${uid}` });
   }

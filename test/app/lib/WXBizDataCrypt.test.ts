@@ -35,7 +35,7 @@ describe('test/app/lib/WXBizDataCrypt.test.ts', () => {
   });
 
   it('refuses data whose watermark has no appid, or no watermark at all (data of unknown origin)', () => {
-    for (const data of [ { ...payload, watermark: { timestamp: 1477314187 } }, { openId: payload.openId, nickName: 'Band' } ]) {
+    for (const data of [{ ...payload, watermark: { timestamp: 1477314187 } }, { openId: payload.openId, nickName: 'Band' }]) {
       const { encryptedData, iv } = encrypt(Buffer.from(JSON.stringify(data)));
       assert.equal(reasonOf(() => crypt.decryptData(encryptedData, iv)), 'watermark appid mismatch', JSON.stringify(data));
     }

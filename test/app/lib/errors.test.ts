@@ -6,7 +6,8 @@ import { ERROR_CODES } from '../../../app/lib/errors';
 describe('test/app/lib/errors.test.ts', () => {
   it('docs/errors.md describes every code the API answers with, each once, and no other', () => {
     const table = fs.readFileSync(path.join(__dirname, '../../../docs/errors.md'), 'utf8')
-      .split('\n').map(line => /^\| (\d{3}) \| `([A-Z_]+)` \|/.exec(line)).filter(m => m !== null);
+      .split('\n').map(line => /^\| (\d{3}) \| `([A-Z_]+)` \|/.exec(line))
+      .filter(m => m !== null);
     const documented = table.map(m => m[2]);
     assert.equal(new Set(documented).size, documented.length, 'a code is described twice');
     assert.deepEqual([ ...documented ].sort(), [ ...ERROR_CODES ].sort());

@@ -45,7 +45,8 @@ describe('test/app/lib/openapi.test.ts', () => {
     const page = await app.httpRequest().get('/docs').expect(200);
     assert.match(page.headers['content-type'], /text\/html/);
     // No script but this host's may run where Swagger UI keeps the bearer token.
-    const csp = new Map(String(page.headers['content-security-policy']).split(';').map(d => d.trim().split(/\s+/)).map(([ name, ...values ]) => [ name, values ]));
+    const csp = new Map(String(page.headers['content-security-policy']).split(';').map(d => d.trim().split(/\s+/))
+      .map(([ name, ...values ]) => [ name, values ]));
     assert.deepEqual(csp.get('default-src'), [ "'none'" ]);
     assert.deepEqual(csp.get('script-src'), [ "'self'" ]);
     assert.deepEqual(csp.get('connect-src'), [ "'self'" ]);
@@ -165,7 +166,7 @@ export const bind: Bind = { code: 'abc' };
     await check('get', '/api/v1/mp/account/refreshToken', undefined, token);
     await check('get', '/api/v1/mp/account/session', undefined, token);
     await check('get', '/api/v1/mp/account/session');
-    await check('post', '/api/v1/mp/account/user/run', { jscode: mp.loginCode(), ...mp.encrypt({ stepInfoList: [ { timestamp: 1, step: 2 } ] }) }, token);
+    await check('post', '/api/v1/mp/account/user/run', { jscode: mp.loginCode(), ...mp.encrypt({ stepInfoList: [{ timestamp: 1, step: 2 }] }) }, token);
     await check('post', '/api/v1/mp/account/user/run', { jscode: mp.loginCode(), encryptedData: 'AAAAAAAAAAAAAAAAAAAAAA==', iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }, token);
   });
 });

@@ -11,20 +11,24 @@ describe('test/app/middleware/error_handler.test.ts', () => {
   });
 
   it('answers malformed JSON bodies with a JSON 400, not a 500', async () => {
-    const res = await app.httpRequest().post('/health').set('content-type', 'application/json').send('{"a":')
+    const res = await app.httpRequest().post('/health').set('content-type', 'application/json')
+      .send('{"a":')
       .expect(400);
     assert.equal(res.body.code, 'INVALID_BODY');
   });
 
   it('a body with a __proto__ key is refused as such (it is valid JSON), and nothing else is polluted', async () => {
-    const res = await app.httpRequest().post('/health').set('content-type', 'application/json').send('{"nickName":"x","__proto__":{"polluted":1}}').expect(400);
+    const res = await app.httpRequest().post('/health').set('content-type', 'application/json')
+      .send('{"nickName":"x","__proto__":{"polluted":1}}')
+      .expect(400);
     assert.deepEqual(res.body, { code: 'INVALID_BODY', message: 'Request body must not contain a "__proto__" or "constructor" key with a prototype' });
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 
   it('answers oversize bodies with 413', async () => {
     const res = await app.httpRequest().post('/health').set('content-type', 'application/json')
-      .send(JSON.stringify({ a: 'x'.repeat(100 * 1024) })).expect(413);
+      .send(JSON.stringify({ a: 'x'.repeat(100 * 1024) }))
+      .expect(413);
     assert.equal(res.body.code, 'PAYLOAD_TOO_LARGE');
   });
 
@@ -72,7 +76,8 @@ describe('test/app/middleware/error_handler.test.ts: HTTP details', () => {
 
   it('messages are written for the API\'s users (413 names the limit, not egg\'s config)', async () => {
     const res = await app.httpRequest().post(AUTH).set('content-type', 'application/json')
-      .send(JSON.stringify({ jscode: 'x'.repeat(70 * 1024) })).expect(413);
+      .send(JSON.stringify({ jscode: 'x'.repeat(70 * 1024) }))
+      .expect(413);
     assert.equal(res.body.message, 'Request body is too large (JSON: at most 64 KiB; a message push: 16 KiB)');
   });
 

@@ -73,7 +73,8 @@ describe('test/app/middleware/rate_limit.test.ts', () => {
     const a = await alice.login();
     const b = await bob.login();
     const bind = (mp: MiniProgram, token: string, phone: string) => app.httpRequest().post(BIND)
-      .set('authorization', `Bearer ${token}`).send({ code: wechat().issuePhoneCode(mp.appid, phone) });
+      .set('authorization', `Bearer ${token}`)
+      .send({ code: wechat().issuePhoneCode(mp.appid, phone) });
     await bind(alice, a.token, '13700000001').expect(200);
     await bind(alice, a.token, '13700000002').expect(200);
     wechat().resetCounts();
@@ -84,7 +85,8 @@ describe('test/app/middleware/rate_limit.test.ts', () => {
     await bind(bob, b.token, '13700000004').expect(200);
     // run is a write route too
     await app.httpRequest().post('/api/v1/mp/account/user/run').set('authorization', `Bearer ${a.token}`)
-      .send({ jscode: alice.loginCode(), ...alice.encrypt({ stepInfoList: [] }) }).expect(429);
+      .send({ jscode: alice.loginCode(), ...alice.encrypt({ stepInfoList: [] }) })
+      .expect(429);
   });
 
   it('0 turns a limit off', async () => {

@@ -20,7 +20,9 @@ describe('test/app/middleware/request_id.test.ts', () => {
       await app.httpRequest().get('/health'),
       await app.httpRequest().get('/api/v1/mp/account/user/info').expect(401),
       await app.httpRequest().get('/no/such/path').expect(404),
-      await app.httpRequest().post('/api/v1/mp/account/user/auth').set('content-type', 'text/plain').send('x').expect(415),
+      await app.httpRequest().post('/api/v1/mp/account/user/auth').set('content-type', 'text/plain')
+        .send('x')
+        .expect(415),
     ];
     for (const res of answers) {
       assert.equal(res.headers['cache-control'], 'no-store', `${res.status}`);
@@ -35,7 +37,8 @@ describe('test/app/middleware/request_id.test.ts', () => {
   it('/favicon.ico is an API 404, not a redirect to eggjs.org; _method does not turn a POST into a DELETE', async () => {
     const icon = await app.httpRequest().get('/favicon.ico').expect(404);
     assert.equal(icon.body.code, 'NOT_FOUND');
-    const res = await app.httpRequest().post('/api/v1/mp/account/user?_method=DELETE').set('x-http-method-override', 'DELETE').expect(405);
+    const res = await app.httpRequest().post('/api/v1/mp/account/user?_method=DELETE').set('x-http-method-override', 'DELETE')
+      .expect(405);
     assert.equal(res.headers.allow, 'DELETE, OPTIONS');
   });
 
@@ -44,7 +47,8 @@ describe('test/app/middleware/request_id.test.ts', () => {
     app.mockService('health', 'check', async () => {
       throw new Error('boom for the log');
     });
-    await app.httpRequest().get('/health').set('x-request-id', 'trace-me-0001').expect(500);
+    await app.httpRequest().get('/health').set('x-request-id', 'trace-me-0001')
+      .expect(500);
     app.expectLog(/\[-\/[^/]+\/trace-me-0001\/[\d.]+ms GET \/health\] .*boom for the log/);
   });
 });
@@ -52,7 +56,9 @@ describe('test/app/middleware/request_id.test.ts', () => {
 describe('test/app/middleware/request_id.test.ts: the access log', () => {
   it('one line per request in access.log: time, id, method, path without query, status, duration, uid, address; nothing from bodies or queries', async () => {
     const marker = `q${Date.now()}`;
-    const res = await app.httpRequest().post(`/api/v1/mp/account/user/auth?secret=${marker}`).set('x-request-id', 'access-log-test-0001').send({ jscode: `body-${marker}` }).expect(400);
+    const res = await app.httpRequest().post(`/api/v1/mp/account/user/auth?secret=${marker}`).set('x-request-id', 'access-log-test-0001')
+      .send({ jscode: `body-${marker}` })
+      .expect(400);
     assert.equal(res.headers['x-request-id'], 'access-log-test-0001');
     const file = path.join(app.config.logger.dir as string, 'access.log');
     let line = '';

@@ -13,7 +13,7 @@ describe('test/sandbox/mongo/auth.test.ts (SCRAM-SHA-256, like mongod --auth)', 
   const connect = (uri: string) => MongoClient.connect(uri, { serverSelectionTimeoutMS: 2000 });
 
   before(async () => {
-    sandbox = await startMongoSandbox({ port: 0, users: [ { username: USER, password: PASSWORD } ] });
+    sandbox = await startMongoSandbox({ port: 0, users: [{ username: USER, password: PASSWORD }] });
   });
   after(() => sandbox.stop());
 

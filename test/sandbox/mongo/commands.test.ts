@@ -34,15 +34,15 @@ describe('test/sandbox/mongo/commands.test.ts (official mongodb driver)', () => 
 
   it('stores _id: null and finds it by equality and by $type null, like mongod (CRUD spec semantics)', async () => {
     // The drivers replace a null _id with an ObjectId on insertOne; the raw command keeps it.
-    assert.deepEqual(await db.command({ insert: 'nulls', documents: [ { _id: null, a: 1 }, { _id: 2, a: null }, { _id: 3 } ] }), { n: 3, ok: 1 });
+    assert.deepEqual(await db.command({ insert: 'nulls', documents: [{ _id: null, a: 1 }, { _id: 2, a: null }, { _id: 3 }] }), { n: 3, ok: 1 });
     const nulls = db.collection<{ _id: number | null; a?: number | null; b?: number }>('nulls');
-    assert.deepEqual(await nulls.find({ _id: { $type: 'null' } }).toArray(), [ { _id: null, a: 1 } ]);
-    assert.deepEqual(await nulls.find({ _id: { $type: 10 } }).toArray(), [ { _id: null, a: 1 } ]);
-    assert.deepEqual(await nulls.find({ _id: null }).toArray(), [ { _id: null, a: 1 } ]);
+    assert.deepEqual(await nulls.find({ _id: { $type: 'null' } }).toArray(), [{ _id: null, a: 1 }]);
+    assert.deepEqual(await nulls.find({ _id: { $type: 10 } }).toArray(), [{ _id: null, a: 1 }]);
+    assert.deepEqual(await nulls.find({ _id: null }).toArray(), [{ _id: null, a: 1 }]);
     // For other fields, { a: null } also matches a missing field; $type: 'null' only a stored null.
     assert.deepEqual((await nulls.find({ a: null }).toArray()).map(d => d._id), [ 2, 3 ]);
     assert.deepEqual((await nulls.find({ a: { $type: 'null' } }).toArray()).map(d => d._id), [ 2 ]);
-    const dup = await db.command({ insert: 'nulls', documents: [ { _id: null } ] });
+    const dup = await db.command({ insert: 'nulls', documents: [{ _id: null }] });
     assert.equal(dup.writeErrors[0].code, 11000);
     assert.match(dup.writeErrors[0].errmsg, /dup key: \{ _id: null \}/);
     await nulls.deleteOne({ _id: null });
@@ -115,7 +115,7 @@ describe('test/sandbox/mongo/commands.test.ts (official mongodb driver)', () => 
     assert.equal((await commandError(() => coll.dropIndex('nope'))).code, 27);
     assert.equal((await commandError(() => coll.dropIndex('_id_'))).code, 72);
     assert.equal((await commandError(() => db.collection('missing').listIndexes().toArray())).code, 26);
-    await coll.insertMany([ { email: 'x' }, { email: 'y' } ]);
+    await coll.insertMany([{ email: 'x' }, { email: 'y' }]);
     await coll.dropIndexes();
     await coll.insertOne({ email: 'x' });
     const dupBuild = await commandError(() => coll.createIndex({ email: 1 }, { unique: true }));
@@ -125,12 +125,12 @@ describe('test/sandbox/mongo/commands.test.ts (official mongodb driver)', () => 
   it('enforces unique indexes on insert, update, upsert and findAndModify with mongod-shaped errors', async () => {
     const coll = db.collection('users');
     await coll.createIndex({ openId: 1 }, { unique: true });
-    await coll.insertMany([ { openId: 'a' }, { openId: 'b' } ]);
+    await coll.insertMany([{ openId: 'a' }, { openId: 'b' }]);
     const insertDup = await commandError(() => coll.insertOne({ openId: 'a' }));
     assert.equal(insertDup.code, 11000);
     assert.deepEqual(insertDup.keyValue, { openId: 'a' });
     assert.equal(insertDup.message, `E11000 duplicate key error collection: ${db.databaseName}.users index: openId_1 dup key: { openId: "a" }`);
-    const raw = await db.command({ insert: 'users', documents: [ { openId: 'c' }, { openId: 'a' }, { openId: 'd' } ], ordered: false });
+    const raw = await db.command({ insert: 'users', documents: [{ openId: 'c' }, { openId: 'a' }, { openId: 'd' }], ordered: false });
     assert.equal(raw.ok, 1);
     assert.equal(raw.n, 2);
     assert.equal(raw.writeErrors.length, 1);
@@ -173,7 +173,8 @@ describe('test/sandbox/mongo/commands.test.ts (official mongodb driver)', () => 
     const killed = await db.command({ killCursors: 'many', cursors: [ open.cursor.id, Long.fromNumber(12345) ] });
     assert.equal(killed.cursorsKilled.length, 1);
     assert.equal(killed.cursorsNotFound.length, 1);
-    const viaDriver = await coll.find({ i: { $gte: 10 } }).sort({ i: -1 }).batchSize(7).toArray();
+    const viaDriver = await coll.find({ i: { $gte: 10 } }).sort({ i: -1 }).batchSize(7)
+      .toArray();
     assert.equal(viaDriver.length, 240);
     assert.equal(viaDriver[0].i, 249);
   });
@@ -212,9 +213,11 @@ describe('test/sandbox/mongo/commands.test.ts (official mongodb driver)', () => 
 
   it('finds with filter, projection, sort, skip and limit', async () => {
     const coll = db.collection('f');
-    await coll.insertMany([ { n: 3, t: 'c', x: { y: 1 } }, { n: 1, t: 'a' }, { n: 2, t: 'b' }, { n: 4, t: 'd' } ]);
-    const docs = await coll.find({ n: { $gte: 2 } }, { projection: { _id: 0, t: 1 } }).sort({ n: -1 }).skip(1).limit(2).toArray();
-    assert.deepEqual(docs, [ { t: 'c' }, { t: 'b' } ]);
+    await coll.insertMany([{ n: 3, t: 'c', x: { y: 1 } }, { n: 1, t: 'a' }, { n: 2, t: 'b' }, { n: 4, t: 'd' }]);
+    const docs = await coll.find({ n: { $gte: 2 } }, { projection: { _id: 0, t: 1 } }).sort({ n: -1 }).skip(1)
+      .limit(2)
+      .toArray();
+    assert.deepEqual(docs, [{ t: 'c' }, { t: 'b' }]);
     assert.deepEqual(await coll.findOne({ 'x.y': 1 }, { projection: { _id: 0, n: 1 } }), { n: 3 });
     const single = await db.command({ find: 'f', filter: {}, limit: -2 }, { promoteLongs: false });
     assert.equal(single.cursor.firstBatch.length, 2);
@@ -225,7 +228,7 @@ describe('test/sandbox/mongo/commands.test.ts (official mongodb driver)', () => 
 
   it('updates: multi, upsert seeding, $setOnInsert, arrayFilters, positional, replacement', async () => {
     const coll = db.collection('u');
-    await coll.insertMany([ { g: 1, v: 0, arr: [ 1, 5, 9 ] }, { g: 1, v: 0, arr: [ 2 ] }, { g: 2, v: 0, arr: [] } ]);
+    await coll.insertMany([{ g: 1, v: 0, arr: [ 1, 5, 9 ] }, { g: 1, v: 0, arr: [ 2 ] }, { g: 2, v: 0, arr: [] }]);
     const many = await coll.updateMany({ g: 1 }, { $inc: { v: 1 } });
     assert.equal(many.matchedCount, 2);
     assert.equal(many.modifiedCount, 2);
@@ -234,7 +237,7 @@ describe('test/sandbox/mongo/commands.test.ts (official mongodb driver)', () => 
     assert.equal(noop.modifiedCount, 0, 'an update that changes nothing is not counted as modified');
     await coll.updateOne({ g: 1, arr: 5 }, { $set: { 'arr.$': 50 } });
     assert.deepEqual((await coll.findOne({ g: 1, v: 1, arr: 50 }))?.arr, [ 1, 50, 9 ]);
-    await coll.updateMany({}, { $set: { 'arr.$[big]': 0 } }, { arrayFilters: [ { big: { $gte: 9 } } ] });
+    await coll.updateMany({}, { $set: { 'arr.$[big]': 0 } }, { arrayFilters: [{ big: { $gte: 9 } }] });
     assert.deepEqual((await coll.findOne({ arr: 1 }))?.arr, [ 1, 0, 0 ]);
 
     const id = new ObjectId();
@@ -253,7 +256,7 @@ describe('test/sandbox/mongo/commands.test.ts (official mongodb driver)', () => 
     await coll.replaceOne({ _id: id }, { only: true });
     assert.deepEqual(await coll.findOne({ _id: id }), { _id: id, only: true });
 
-    await coll.updateOne({ _id: id }, [ { $set: { doubled: { $multiply: [ 2, 21 ] } } } ]);
+    await coll.updateOne({ _id: id }, [{ $set: { doubled: { $multiply: [ 2, 21 ] } } }]);
     assert.equal((await coll.findOne({ _id: id }))?.doubled, 42);
   });
 
@@ -267,7 +270,7 @@ describe('test/sandbox/mongo/commands.test.ts (official mongodb driver)', () => 
     const idChange = await commandError(() => coll.updateOne({}, { $set: { _id: new ObjectId() } }));
     assert.equal(idChange.code, 66);
     await coll.updateOne({ _id: insertedId }, { $set: { _id: insertedId, n: 2 } });
-    const unknownOp = await db.command({ update: 'bad', updates: [ { q: {}, u: { $frob: { a: 1 } } } ] });
+    const unknownOp = await db.command({ update: 'bad', updates: [{ q: {}, u: { $frob: { a: 1 } } }] });
     assert.equal(unknownOp.ok, 1, 'write errors ride in an ok reply, as with mongod');
     assert.equal(unknownOp.writeErrors[0].code, 9);
     assert.deepEqual(await coll.findOne({}), { _id: insertedId, s: 'text', n: 2 });
@@ -275,7 +278,7 @@ describe('test/sandbox/mongo/commands.test.ts (official mongodb driver)', () => 
 
   it('deletes one or many', async () => {
     const coll = db.collection('d');
-    await coll.insertMany([ { k: 1 }, { k: 1 }, { k: 2 } ]);
+    await coll.insertMany([{ k: 1 }, { k: 1 }, { k: 2 }]);
     assert.equal((await coll.deleteOne({ k: 1 })).deletedCount, 1);
     assert.equal((await coll.deleteMany({})).deletedCount, 2);
     assert.equal(await coll.countDocuments(), 0);
@@ -283,7 +286,7 @@ describe('test/sandbox/mongo/commands.test.ts (official mongodb driver)', () => 
 
   it('findAndModify: pre-image, post-image, upsert, sort, fields, remove', async () => {
     const coll = db.collection('fam');
-    await coll.insertMany([ { k: 'a', n: 1 }, { k: 'a', n: 2 } ]);
+    await coll.insertMany([{ k: 'a', n: 1 }, { k: 'a', n: 2 }]);
     const pre = await coll.findOneAndUpdate({ k: 'a' }, { $inc: { n: 10 } }, { sort: { n: -1 }, returnDocument: 'before', includeResultMetadata: true });
     assert.equal(pre.value?.n, 2);
     assert.equal(pre.lastErrorObject?.updatedExisting, true);
@@ -303,20 +306,20 @@ describe('test/sandbox/mongo/commands.test.ts (official mongodb driver)', () => 
 
   it('count, distinct and aggregate', async () => {
     const coll = db.collection('agg');
-    await coll.insertMany([ { c: 'x', v: 1, tags: [ 'p', 'q' ] }, { c: 'x', v: 2, tags: [ 'q' ] }, { c: 'y', v: 3 } ]);
+    await coll.insertMany([{ c: 'x', v: 1, tags: [ 'p', 'q' ] }, { c: 'x', v: 2, tags: [ 'q' ] }, { c: 'y', v: 3 }]);
     const count = await db.command({ count: 'agg', query: { c: 'x' } });
     assert.equal(count.n, 2);
     assert.equal(await coll.countDocuments({ v: { $gt: 1 } }), 2);
     assert.deepEqual(await coll.distinct('c'), [ 'x', 'y' ]);
     assert.deepEqual(await coll.distinct('tags'), [ 'p', 'q' ]);
-    const grouped = await coll.aggregate([ { $group: { _id: '$c', total: { $sum: '$v' } } }, { $sort: { _id: 1 } } ]).toArray();
-    assert.deepEqual(grouped, [ { _id: 'x', total: 3 }, { _id: 'y', total: 3 } ]);
+    const grouped = await coll.aggregate([{ $group: { _id: '$c', total: { $sum: '$v' } } }, { $sort: { _id: 1 } }]).toArray();
+    assert.deepEqual(grouped, [{ _id: 'x', total: 3 }, { _id: 'y', total: 3 }]);
     await db.collection('other').insertOne({ c: 'x', label: 'ex' });
-    const joined = await coll.aggregate([ { $match: { v: 1 } }, { $lookup: { from: 'other', localField: 'c', foreignField: 'c', as: 'o' } } ]).toArray();
+    const joined = await coll.aggregate([{ $match: { v: 1 } }, { $lookup: { from: 'other', localField: 'c', foreignField: 'c', as: 'o' } }]).toArray();
     assert.equal(joined[0].o[0].label, 'ex');
     const big = await db.collection('big').insertMany(Array.from({ length: 150 }, (_, i) => ({ i })));
     assert.equal(big.insertedCount, 150);
-    assert.equal((await db.collection('big').aggregate([ { $match: {} } ]).toArray()).length, 150);
+    assert.equal((await db.collection('big').aggregate([{ $match: {} }]).toArray()).length, 150);
   });
 
   it('stores copies: a caller mutating what it inserted or read changes nothing stored', () => {

@@ -21,7 +21,7 @@ describe('test/sandbox/mongo/persistence.test.ts', () => {
     const first = await startMongoSandbox({ port: 0, dbpath });
     const c1 = await MongoClient.connect(first.uri);
     await c1.db('p').collection('users').createIndex({ openId: 1 }, { unique: true });
-    await c1.db('p').collection('users').insertMany([ { openId: 'a', at: new Date(5) }, { openId: 'b' } ]);
+    await c1.db('p').collection('users').insertMany([{ openId: 'a', at: new Date(5) }, { openId: 'b' }]);
     await c1.close();
     await first.stop();
 
@@ -55,7 +55,8 @@ describe('test/sandbox/mongo/persistence.test.ts', () => {
 
     const restarted = await startMongoSandbox({ port: 0, dbpath });
     const reader = await MongoClient.connect(restarted.uri);
-    const stored = new Set((await reader.db('k').collection('writes').find().toArray()).map(d => d.seq as number));
+    const stored = new Set((await reader.db('k').collection('writes').find()
+      .toArray()).map(d => d.seq as number));
     const mustHave = acked.filter(a => a.at < killedAt - 1000);
     assert.ok(mustHave.length > 10, `enough writes before the last second (${mustHave.length})`);
     for (const a of mustHave) assert.ok(stored.has(a.seq), `write ${a.seq} acknowledged >1 s before the kill is present`);

@@ -108,8 +108,8 @@ describe('test/sandbox/mongo/wire.test.ts', () => {
     const client = new RawClient(sandbox.port);
     await client.connected();
     const chunk = Buffer.concat([
-      opMsg(1, { insert: 'seq', $db: 'wire', documents: [ { n: 0 } ] }, 0, { id: 'documents', docs: [ { n: 1 }, { n: 2 } ] }),
-      opMsg(2, { insert: 'seq', $db: 'wire', documents: [ { n: 3 } ], writeConcern: { w: 0 } }, 2),
+      opMsg(1, { insert: 'seq', $db: 'wire', documents: [{ n: 0 }] }, 0, { id: 'documents', docs: [{ n: 1 }, { n: 2 }] }),
+      opMsg(2, { insert: 'seq', $db: 'wire', documents: [{ n: 3 }], writeConcern: { w: 0 } }, 2),
       opMsg(3, { count: 'seq', $db: 'wire' }),
     ]);
     client.socket.write(chunk);
@@ -138,7 +138,7 @@ describe('test/sandbox/mongo/wire.test.ts', () => {
       await bad.waitFor(() => bad.closed);
       assert.equal(bad.replies.length, 0);
       await coll.insertOne({ after: label });
-      assert.equal(await coll.countDocuments({ $or: [ { before: label }, { after: label } ] }), 2);
+      assert.equal(await coll.countDocuments({ $or: [{ before: label }, { after: label }] }), 2);
       await good.close();
     });
   }

@@ -12,16 +12,18 @@ function value(text: string, series: string): number {
 }
 
 describe('test/app/controller/internal/metrics.test.ts (GET /metrics)', () => {
-  beforeEach(() => mm(app.config.internal, 'keys', [ { name: 'prometheus', key: KEY } ]));
+  beforeEach(() => mm(app.config.internal, 'keys', [{ name: 'prometheus', key: KEY }]));
   after(() => app.mockContext().models.Account.User.deleteMany({}));
 
-  const scrape = async () => (await app.httpRequest().get('/metrics').set('authorization', `Bearer ${KEY}`).expect(200)).text;
+  const scrape = async () => (await app.httpRequest().get('/metrics').set('authorization', `Bearer ${KEY}`)
+    .expect(200)).text;
 
   it('Prometheus text: HTTP by route pattern, WeChat calls by endpoint and outcome, the token, Node\'s process metrics per worker', async () => {
     const before = await scrape();
     for (let i = 0; i < 3; i++) await app.httpRequest().get('/health').expect(200);
     await new MiniProgram(app).login();
-    await app.httpRequest().post('/api/v1/mp/account/user/auth').send({ jscode: 'never-issued' }).expect(400);
+    await app.httpRequest().post('/api/v1/mp/account/user/auth').send({ jscode: 'never-issued' })
+      .expect(400);
     await app.httpRequest().get('/api/v1/mp/account/avatar/0123456789abcdef01234567').expect(404);
     const after = await scrape();
     const series = 'http_requests_total{method="GET",route="/health",status="200"}';
@@ -42,7 +44,8 @@ describe('test/app/controller/internal/metrics.test.ts (GET /metrics)', () => {
 
   it('passes promtool check metrics\' rules: counters end in _total and nothing else does, every metric has HELP, names are snake_case, no _count/_sum/_bucket outside histograms', async () => {
     await app.httpRequest().get('/health');
-    const { text } = await app.httpRequest().get('/metrics').set('authorization', `Bearer ${KEY}`).expect(200);
+    const { text } = await app.httpRequest().get('/metrics').set('authorization', `Bearer ${KEY}`)
+      .expect(200);
     const types = new Map<string, string>();
     const helps = new Set<string>();
     for (const line of text.split('\n')) {
@@ -78,6 +81,7 @@ describe('test/app/controller/internal/metrics.test.ts (GET /metrics)', () => {
   it('401 without the key, 404 when no key is configured', async () => {
     await app.httpRequest().get('/metrics').expect(401);
     mm(app.config.internal, 'keys', []);
-    await app.httpRequest().get('/metrics').set('authorization', `Bearer ${KEY}`).expect(404);
+    await app.httpRequest().get('/metrics').set('authorization', `Bearer ${KEY}`)
+      .expect(404);
   });
 });

@@ -11,7 +11,7 @@ const KEY = 'k'.repeat(20) + 'internal-key-0123456789';
 describe('test/app/controller/internal/wx_token.test.ts (the central access_token service)', () => {
   beforeEach(async () => {
     await resetTokens(app);
-    mm(app.config.internal, 'keys', [ { name: 'order-service', key: KEY }, { name: 'pay-service', key: 'p'.repeat(40) } ]);
+    mm(app.config.internal, 'keys', [{ name: 'order-service', key: KEY }, { name: 'pay-service', key: 'p'.repeat(40) }]);
   });
   after(() => resetTokens(app));
 
@@ -23,7 +23,8 @@ describe('test/app/controller/internal/wx_token.test.ts (the central access_toke
   it('404 when no key is configured', async () => {
     mm(app.config.internal, 'keys', []);
     await get(KEY).expect(404);
-    await app.httpRequest().post(REFRESH).send({ access_token: 'x' }).expect(404);
+    await app.httpRequest().post(REFRESH).send({ access_token: 'x' })
+      .expect(404);
   });
 
   it('401 for a missing or wrong key; the key is never logged, the caller\'s name is', async () => {
@@ -67,7 +68,9 @@ describe('test/app/controller/internal/wx_token.test.ts (the central access_toke
 
   /** Makes the stored token look fetched `seconds` ago (forced refreshes leave a young token alone). */
   const age = (seconds: number) => app.mockContext().models.Auth.updateMany({}, { $set: { updateTime: new Date(Date.now() - seconds * 1000) } });
-  const report = (token: string) => app.httpRequest().post(REFRESH).set('authorization', `Bearer ${KEY}`).send({ access_token: token }).expect(200)
+  const report = (token: string) => app.httpRequest().post(REFRESH).set('authorization', `Bearer ${KEY}`)
+    .send({ access_token: token })
+    .expect(200)
     .then(res => res.body.access_token as string);
 
   it('20 concurrent reports of the current token: one refresh, everyone gets the new token', async () => {
@@ -93,7 +96,9 @@ describe('test/app/controller/internal/wx_token.test.ts (the central access_toke
   });
 
   it('a malformed report is 400', async () => {
-    const res = await app.httpRequest().post(REFRESH).set('authorization', `Bearer ${KEY}`).send({ access_token: { $ne: 1 } }).expect(400);
+    const res = await app.httpRequest().post(REFRESH).set('authorization', `Bearer ${KEY}`)
+      .send({ access_token: { $ne: 1 } })
+      .expect(400);
     assert.equal(res.body.code, 'INVALID_PARAM');
   });
 
@@ -111,7 +116,8 @@ describe('test/app/controller/internal/wx_token.test.ts (the central access_toke
     await age(61);
     assert.notEqual(await report(token), token, 'refreshed once it is older');
     assert.equal(wechat().count('/cgi-bin/token'), 1);
-    const metrics = await app.httpRequest().get('/metrics').set('authorization', `Bearer ${KEY}`).expect(200);
+    const metrics = await app.httpRequest().get('/metrics').set('authorization', `Bearer ${KEY}`)
+      .expect(200);
     assert.match(metrics.text, /wxmp_access_token_forced_refreshes_total\{outcome="limited"[^}]*\} ([1-9]\d+)/);
   });
 

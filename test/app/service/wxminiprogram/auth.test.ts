@@ -103,10 +103,10 @@ describe('test/app/service/wxminiprogram/auth.test.ts', () => {
   });
 
   for (const [ label, fault ] of [
-    [ 'down (HTTP 502)', { kind: 'http5xx' } ],
-    [ 'slow (past the timeout)', { kind: 'latency', ms: 1500 } ],
-    [ 'answering garbage', { kind: 'garbage' } ],
-    [ 'busy (errcode -1)', { kind: 'errcode', errcode: -1 } ],
+    [ 'down (HTTP 502)', { kind: 'http5xx' }],
+    [ 'slow (past the timeout)', { kind: 'latency', ms: 1500 }],
+    [ 'answering garbage', { kind: 'garbage' }],
+    [ 'busy (errcode -1)', { kind: 'errcode', errcode: -1 }],
   ] as const) {
     it(`WeChat ${label}: retried with backoff, old token kept, clear log line, no error stored`, async function() {
       this.timeout(15_000);
@@ -129,10 +129,10 @@ describe('test/app/service/wxminiprogram/auth.test.ts', () => {
   }
 
   for (const [ label, body ] of [
-    [ 'an empty object', {} ],
-    [ 'an empty access_token', { access_token: '', expires_in: 7200 } ],
-    [ 'a zero expires_in', { access_token: 'AT_without_lifetime', expires_in: 0 } ],
-    [ 'expires_in as a string', { access_token: 'AT_string_lifetime', expires_in: '7200' } ],
+    [ 'an empty object', {}],
+    [ 'an empty access_token', { access_token: '', expires_in: 7200 }],
+    [ 'a zero expires_in', { access_token: 'AT_without_lifetime', expires_in: 0 }],
+    [ 'expires_in as a string', { access_token: 'AT_string_lifetime', expires_in: '7200' }],
   ] as const) {
     it(`well-formed JSON without a usable token (${label}): old token kept, nothing stored, failure logged`, async function() {
       this.timeout(15_000);

@@ -80,7 +80,7 @@ describe('test/app/service/wxminiprogram/security.test.ts (content security v2)'
 
     for (const [ label, verdicts, expected ] of [
       [ 'pass', [], 'pass' ],
-      [ 'risky', [ { suggest: 'risky', label: 20002 } ], 'risky' ],
+      [ 'risky', [{ suggest: 'risky', label: 20002 }], 'risky' ],
     ] as const) {
       it(`${label}: recorded pending, then the pushed verdict lands in wx_push_events and wx_media_checks`, async () => {
         const mp = await activeUser();

@@ -14,7 +14,8 @@ const INFO = '/api/v1/mp/account/user/info';
 function cameraJpeg(width = 1200, height = 900): Promise<Buffer> {
   return sharp({ create: { width, height, channels: 3, background: { r: 200, g: 120, b: 40 } } })
     .withExifMerge({ IFD0: { Make: 'PhoneCam', Model: 'X1' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '22/1 32/1 0/1' } })
-    .jpeg().toBuffer();
+    .jpeg()
+    .toBuffer();
 }
 
 /** A valid PNG header claiming width×height, with a tiny body: a decompression bomb's shape. */
@@ -63,14 +64,17 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
     wechat().security.mediaVerdicts.length = 0;
   });
 
-  const post = (path: string, token: string, body: object) => app.httpRequest().post(path).set('authorization', `Bearer ${token}`).send(body);
-  const upload = (token: string, bytes: Buffer, name = 'tmp_avatar.jpg', field = 'avatar') => app.httpRequest().post(AVATAR).set('authorization', `Bearer ${token}`).attach(field, bytes, name);
+  const post = (path: string, token: string, body: object) => app.httpRequest().post(path).set('authorization', `Bearer ${token}`)
+    .send(body);
+  const upload = (token: string, bytes: Buffer, name = 'tmp_avatar.jpg', field = 'avatar') => app.httpRequest().post(AVATAR).set('authorization', `Bearer ${token}`)
+    .attach(field, bytes, name);
   /** GET of a served avatar, its body kept as bytes. */
-  const download = (path: string) => app.httpRequest().get(path).buffer(true).parse((r, cb) => {
-    const chunks: Buffer[] = [];
-    r.on('data', (c: Buffer) => chunks.push(c));
-    r.on('end', () => cb(null, Buffer.concat(chunks)));
-  });
+  const download = (path: string) => app.httpRequest().get(path).buffer(true)
+    .parse((r, cb) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => cb(null, Buffer.concat(chunks)));
+    });
 
   describe('POST /user/profile', () => {
     it('stores a checked nickname (trimmed) and the fields, makes the user isWXAuth, answers like info', async () => {
@@ -82,7 +86,8 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       assert.equal(res.body.userInfo.nickName, '小明');
       assert.equal(res.body.userInfo.city, 'Shenzhen');
       assert.equal(wechat().count('/wxa/msg_sec_check'), 1);
-      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`).expect(200);
+      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`)
+        .expect(200);
       assert.deepEqual(info.body, res.body);
     });
 
@@ -103,11 +108,12 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
 
     it('refuses blank, too long, control characters and a bad gender; 401 without a token', async () => {
       const { token } = await new MiniProgram(app).login();
-      for (const body of [ { nickName: '   ' }, { nickName: 'x'.repeat(33) }, { nickName: 'a\u0007b' }, { gender: 5 }, { nickName: 42 }, { city: { $ne: 1 } } ]) {
+      for (const body of [{ nickName: '   ' }, { nickName: 'x'.repeat(33) }, { nickName: 'a\u0007b' }, { gender: 5 }, { nickName: 42 }, { city: { $ne: 1 } }]) {
         const res = await post(PROFILE, token, body).expect(400);
         assert.equal(res.body.code, 'INVALID_PARAM', JSON.stringify(body));
       }
-      await app.httpRequest().post(PROFILE).send({ nickName: 'x' }).expect(401);
+      await app.httpRequest().post(PROFILE).send({ nickName: 'x' })
+        .expect(401);
     });
 
     it('an empty body or an unknown field (a misspelt nickname) is a 400 naming the fields, and the user stays not isWXAuth', async () => {
@@ -118,7 +124,8 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       const typo = await post(PROFILE, token, { nickname: 'typo' }).expect(400);
       assert.deepEqual(typo.body, { code: 'INVALID_PARAM', message: 'nickname is not a field of this request (its fields: nickName, gender, city, province, country, language)' });
       await post(PROFILE, token, { nickName: 'ok', avatarUrl: 'wxfile://tmp_1.jpg' }).expect(400);
-      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`).expect(200);
+      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`)
+        .expect(200);
       assert.equal(info.body.isWXAuth, false);
       assert.equal(info.body.userInfo.nickName, undefined);
     });
@@ -128,21 +135,21 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       const { token } = await mp.login();
       await post(PROFILE, token, { nickName: 'first', city: 'Shenzhen' }).expect(200);
       const refused: [object, RegExp][] = [
-        [ { nickName: 'admin\u202Egnp.exe' }, /nickName/ ], // right-to-left override
-        [ { nickName: 'a\u2066b\u2069' }, /nickName/ ], // isolate
-        [ { nickName: 'a\u200Fb' }, /nickName/ ], // right-to-left mark
-        [ { nickName: '\u200B' }, /nickName/ ], // zero-width space
-        [ { nickName: '\u3164\u3164' }, /nickName/ ], // Hangul filler: the classic invisible name
-        [ { nickName: 'a\u0085b' }, /nickName/ ], // C1 control (next line)
-        [ { nickName: '\u200D\uFE0F' }, /nickName.*blank/ ], // a joiner and a variation selector alone
-        [ { nickName: ' \u0301 ' }, /nickName.*blank/ ], // a combining mark alone
-        [ { nickName: '\u2800' }, /nickName.*blank/ ], // a blank Braille cell
-        [ { nickName: 'ok', city: 'Shen\u202Ezhen' }, /city/ ],
+        [{ nickName: 'admin\u202Egnp.exe' }, /nickName/ ], // right-to-left override
+        [{ nickName: 'a\u2066b\u2069' }, /nickName/ ], // isolate
+        [{ nickName: 'a\u200Fb' }, /nickName/ ], // right-to-left mark
+        [{ nickName: '\u200B' }, /nickName/ ], // zero-width space
+        [{ nickName: '\u3164\u3164' }, /nickName/ ], // Hangul filler: the classic invisible name
+        [{ nickName: 'a\u0085b' }, /nickName/ ], // C1 control (next line)
+        [{ nickName: '\u200D\uFE0F' }, /nickName.*blank/ ], // a joiner and a variation selector alone
+        [{ nickName: ' \u0301 ' }, /nickName.*blank/ ], // a combining mark alone
+        [{ nickName: '\u2800' }, /nickName.*blank/ ], // a blank Braille cell
+        [{ nickName: 'ok', city: 'Shen\u202Ezhen' }, /city/ ],
         // the invisible and format characters of issue #20: each makes "Alice" a second, identical-looking name
         ...[ '\u00AD', '\u034F', '\u061C', '\u180E', '\u17B4', '\u206A', '\u206F', '\uFFF9', '\u{E0041}', '\u{E007F}', '\u2028', '\u2029', '\uE000', '\u{10FFFD}', '\u0378' ]
-          .map(c => [ { nickName: `Alice${c}` }, /nickName/ ] as [object, RegExp]),
-        [ { nickName: 'ok', country: 'Chi\u00ADna' }, /country/ ],
-        [ { nickName: 'risky\u00AD-word' }, /nickName/ ], // a soft hyphen slipping a risky word past the check
+          .map(c => [{ nickName: `Alice${c}` }, /nickName/ ] as [object, RegExp]),
+        [{ nickName: 'ok', country: 'Chi\u00ADna' }, /country/ ],
+        [{ nickName: 'risky\u00AD-word' }, /nickName/ ], // a soft hyphen slipping a risky word past the check
       ];
       for (const [ body, message ] of refused) {
         const res = await post(PROFILE, token, body).expect(400);
@@ -185,8 +192,10 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       assert.equal(meta.exif, undefined, 'no EXIF (GPS) in what is served');
       assert.ok(meta.width && meta.height && Math.max(meta.width, meta.height) <= 640, `${meta.width}×${meta.height}`);
       assert.equal(meta.width, 640);
-      await app.httpRequest().get(path).set('if-none-match', served.headers.etag).expect(304);
-      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`).expect(200);
+      await app.httpRequest().get(path).set('if-none-match', served.headers.etag)
+        .expect(304);
+      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`)
+        .expect(200);
       assert.equal(info.body.userInfo.avatarUrl, avatarUrl);
       assert.equal(info.body.isWXAuth, true);
       // The media check was started on that public URL.
@@ -220,7 +229,8 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       await wechat().security.settled();
       const pending = await app.httpRequest().get(new URL(second.body.avatarUrl).pathname).expect(200);
       assert.equal(pending.headers['cache-control'], 'no-cache');
-      await app.httpRequest().get(new URL(second.body.avatarUrl).pathname).set('if-none-match', pending.headers.etag).expect(304);
+      await app.httpRequest().get(new URL(second.body.avatarUrl).pathname).set('if-none-match', pending.headers.etag)
+        .expect(304);
       assert.equal((await app.httpRequest().get(new URL(first.body.avatarUrl).pathname).expect(200)).headers['cache-control'], 'public, max-age=31536000, immutable');
       wechat().setPushTarget(appid, target);
       const third = await upload(token, await cameraJpeg(140, 140)).expect(200);
@@ -236,7 +246,8 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       const second = await upload(token, await cameraJpeg(120, 120)).expect(200);
       await wechat().security.settled();
       await until(async () => (await app.httpRequest().get(new URL(second.body.avatarUrl).pathname)).status === 404, 3000, 'the risky one withdrawn');
-      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`).expect(200);
+      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`)
+        .expect(200);
       assert.equal(info.body.userInfo.avatarUrl, first.body.avatarUrl);
       await app.httpRequest().get(new URL(first.body.avatarUrl).pathname).expect(200);
     });
@@ -256,7 +267,8 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
         assert.ok(statuses.includes(200), JSON.stringify(answers));
         for (const a of answers) if (a.status !== 200) assert.deepEqual([ a.status, a.body.code ], [ 409, 'UPLOAD_IN_PROGRESS' ]);
         await wechat().security.settled();
-        const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`).expect(200);
+        const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`)
+          .expect(200);
         await app.httpRequest().get(new URL(info.body.userInfo.avatarUrl).pathname).expect(200);
         await upload(token, await cameraJpeg(60, 60)).expect(200); // the lock is released
       }
@@ -279,7 +291,8 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
     it('an avatar whose EXIF says "rotate 90°" is stored upright', async () => {
       const { token } = await new MiniProgram(app).login();
       // 200 wide × 100 high as stored, Orientation 6: shown 100 wide × 200 high
-      const sideways = await sharp({ create: { width: 200, height: 100, channels: 3, background: 'red' } }).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+      const sideways = await sharp({ create: { width: 200, height: 100, channels: 3, background: 'red' } }).withMetadata({ orientation: 6 }).jpeg()
+        .toBuffer();
       const res = await upload(token, sideways).expect(200);
       const served = await download(new URL(res.body.avatarUrl).pathname).expect(200);
       const meta = await sharp(served.body as Buffer).metadata();
@@ -292,7 +305,8 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       const res = await upload(token, await cameraJpeg(100, 100));
       assert.ok(res.status >= 400, res.text);
       assert.equal(await bucketFiles().countDocuments(), 0, 'no orphan file');
-      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`).expect(200);
+      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`)
+        .expect(200);
       assert.equal(info.body.userInfo.avatarUrl, undefined);
     });
 
@@ -304,7 +318,8 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       const uploading = upload(token, await cameraJpeg(100, 100));
       const pending = uploading.then(r => r);
       await until(() => wechat().count('/wxa/media_check_async') >= 1, 3000, 'the upload to reach the media check');
-      await app.httpRequest().delete('/api/v1/mp/account/user').set('authorization', `Bearer ${token}`).expect(204);
+      await app.httpRequest().delete('/api/v1/mp/account/user').set('authorization', `Bearer ${token}`)
+        .expect(204);
       const res = await pending;
       assert.equal(res.status, 401, res.text);
       await wechat().security.settled();
@@ -338,7 +353,7 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       assert.equal(res.body.code, 'RATE_LIMITED');
     });
 
-    for (const [ label, width, height ] of [ [ 'a strip of 1 × 25,000,000 pixels', 1, 25_000_000 ], [ 'a side over 4096 pixels', 5000, 3000 ], [ 'a shape longer than 4:1', 4000, 900 ] ] as const) {
+    for (const [ label, width, height ] of [[ 'a strip of 1 × 25,000,000 pixels', 1, 25_000_000 ], [ 'a side over 4096 pixels', 5000, 3000 ], [ 'a shape longer than 4:1', 4000, 900 ]] as const) {
       it(`refuses ${label} from its header, before decoding: 400 INVALID_IMAGE`, async () => {
         const { token } = await new MiniProgram(app).login();
         const started = Date.now();
@@ -371,7 +386,9 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       const { token } = await new MiniProgram(app).login();
       assert.equal((await upload(token, await cameraJpeg(50, 50), 'a.jpg', 'file').expect(400)).body.code, 'INVALID_PARAM');
       assert.equal((await post(AVATAR, token, { avatar: 'x' }).expect(415)).body.code, 'UNSUPPORTED_MEDIA_TYPE');
-      const noFile = await app.httpRequest().post(AVATAR).set('authorization', `Bearer ${token}`).field('name', 'value').expect(400);
+      const noFile = await app.httpRequest().post(AVATAR).set('authorization', `Bearer ${token}`)
+        .field('name', 'value')
+        .expect(400);
       assert.deepEqual(noFile.body, { code: 'INVALID_PARAM', message: 'The image must be sent in the field "avatar"' });
     });
 
@@ -388,7 +405,8 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       await wechat().security.settled();
       const path = new URL(res.body.avatarUrl).pathname;
       await until(async () => (await app.httpRequest().get(path)).status === 404, 3000, 'the image to be withdrawn');
-      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`).expect(200);
+      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`)
+        .expect(200);
       assert.equal(info.body.userInfo.avatarUrl, undefined);
       await upload(token, await cameraJpeg(100, 100)).expect(200); // may upload another
     });
@@ -411,7 +429,8 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       wechat().setPushTarget(appid, undefined);
       const res = await upload(token, await cameraJpeg(100, 100)).expect(200);
       await app.httpRequest().get(new URL(res.body.avatarUrl).pathname).expect(404);
-      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`).expect(200);
+      const info = await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`)
+        .expect(200);
       assert.equal(info.body.userInfo.avatarUrl, undefined);
       assert.equal(await bucketFiles().countDocuments(), 0);
     });
@@ -450,11 +469,12 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       await upload(token, await cameraJpeg(100, 100)).expect(200);
       await wechat().security.settled();
       await until(async () => (await ctx().models.PushEvent.countDocuments({ fromUser: mp.openid })) === 1, 3000, 'the verdict');
-      await app.httpRequest().delete('/api/v1/mp/account/user').set('authorization', `Bearer ${token}`).expect(204);
+      await app.httpRequest().delete('/api/v1/mp/account/user').set('authorization', `Bearer ${token}`)
+        .expect(204);
 
       // Every collection and bucket, checked for anything of this user.
       const c = ctx();
-      assert.equal(await c.models.Account.User.countDocuments({ $or: [ { openId: mp.openid }, { _id: userInfo.uid } ] }), 0, 'users');
+      assert.equal(await c.models.Account.User.countDocuments({ $or: [{ openId: mp.openid }, { _id: userInfo.uid }] }), 0, 'users');
       assert.equal(await c.models.MediaCheck.countDocuments({ openid: mp.openid }), 0, 'wx_media_checks');
       assert.equal(await c.models.PushEvent.countDocuments({ fromUser: mp.openid }), 0, 'wx_push_events');
       assert.equal(await c.models.RateLimit.countDocuments({ key: `user:${userInfo.uid}` }), 0, 'rate_limits');
@@ -468,11 +488,12 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
       const names = (await db().db?.listCollections().toArray() ?? []).map((x: { name: string }) => x.name);
       assert.ok(names.length >= 8, `collections: ${names}`);
       for (const name of names) {
-        const hits = await db().collection(name).countDocuments({ $or: [ { openId: mp.openid }, { openid: mp.openid }, { fromUser: mp.openid }, { wx_openId: mp.openid } ] });
+        const hits = await db().collection(name).countDocuments({ $or: [{ openId: mp.openid }, { openid: mp.openid }, { fromUser: mp.openid }, { wx_openId: mp.openid }] });
         assert.equal(hits, 0, `${name} holds nothing of the user`);
       }
 
-      assert.equal((await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`).expect(401)).body.code, 'USER_NOT_FOUND');
+      assert.equal((await app.httpRequest().get(INFO).set('authorization', `Bearer ${token}`)
+        .expect(401)).body.code, 'USER_NOT_FOUND');
       const other = new MiniProgram(app);
       const { token: otherToken } = await other.login();
       await post('/api/v1/mp/account/user/bindPhone', otherToken, { code: wechat().issuePhoneCode(mp.appid, '13866660000') }).expect(200);

@@ -212,10 +212,12 @@ describe('test/app/controller/mp/account/user.test.ts', () => {
         const a = await alice.login(true);
         const b = await bob.login(true);
         await post(BIND, bindCode(alice, '13811112222'), a.token).expect(200);
-        const before = JSON.stringify([ await users().find().sort({ openId: 1 }).lean(), await basics().find().lean() ]);
+        const before = JSON.stringify([ await users().find().sort({ openId: 1 })
+          .lean(), await basics().find().lean() ]);
         const res = record(await post(BIND, bindCode(bob, '13811112222'), b.token).expect(409));
         assert.equal(res.body.code, 'PHONE_TAKEN');
-        assert.equal(JSON.stringify([ await users().find().sort({ openId: 1 }).lean(), await basics().find().lean() ]), before);
+        assert.equal(JSON.stringify([ await users().find().sort({ openId: 1 })
+          .lean(), await basics().find().lean() ]), before);
         const basic = await basics().findOne({ phone: '13811112222' }).lean();
         assert.equal(basic?.wx_openId, alice.openid);
         assert.equal(basic?.wx_unionid, `un_${alice.openid}`);
@@ -355,7 +357,7 @@ describe('test/app/controller/mp/account/user.test.ts', () => {
     it('run returns the decrypted stepInfoList', async () => {
       const mp = new MiniProgram(app);
       const { token } = await mp.login();
-      const stepInfoList = [ { timestamp: 1700000000, step: 8000 }, { timestamp: 1700086400, step: 12000 } ];
+      const stepInfoList = [{ timestamp: 1700000000, step: 8000 }, { timestamp: 1700086400, step: 12000 }];
       const res = record(await post(RUN, { jscode: mp.loginCode(), ...mp.encrypt({ stepInfoList }) }, token).expect(200));
       assert.deepEqual(res.body, { stepInfoList });
     });
@@ -379,7 +381,8 @@ describe('test/app/controller/mp/account/user.test.ts', () => {
         const res = record(await get(INFO, auth).expect(401));
         assert.equal(res.body.code, code, label);
       }
-      await app.httpRequest().get(INFO).set('authorization', `Basic ${token}`).expect(401);
+      await app.httpRequest().get(INFO).set('authorization', `Basic ${token}`)
+        .expect(401);
       await app.mockContext().models.Account.User.deleteOne({ _id: userInfo.uid });
       const deleted = record(await get(INFO, token).expect(401));
       assert.equal(deleted.body.code, 'USER_NOT_FOUND');
@@ -426,7 +429,7 @@ describe('test/app/controller/mp/account/user.test.ts', () => {
       [ 'auth: encryptedData too long', AUTH, () => ({ jscode: 'abc', encryptedData: 'A'.repeat(40000), iv: 'AAAAAAAAAAAAAAAAAAAAAA==' }), false, 'INVALID_PARAM' ],
       [ 'auth: iv too short', AUTH, () => ({ jscode: 'abc', encryptedData: 'AAAA', iv: 'AAAA' }), false, 'INVALID_PARAM' ],
       [ 'auth: iv as number', AUTH, () => ({ jscode: 'abc', encryptedData: 'AAAA', iv: 7 }), false, 'INVALID_PARAM' ],
-      [ 'auth: body is an array', AUTH, () => [ { jscode: 'abc' } ], false, 'INVALID_PARAM' ],
+      [ 'auth: body is an array', AUTH, () => [{ jscode: 'abc' }], false, 'INVALID_PARAM' ],
       [ 'auth: body is a JSON string', AUTH, () => '"jscode"', false, 'INVALID_BODY' ],
       [ 'auth: invalid JSON', AUTH, () => '{"jscode":', false, 'INVALID_BODY' ],
       [ 'bindPhone: no fields', BIND, () => ({}), true, 'INVALID_PARAM' ],
@@ -467,10 +470,16 @@ describe('test/app/controller/mp/account/user.test.ts', () => {
     it('a body that is not JSON is 415 UNSUPPORTED_MEDIA_TYPE, not "jscode is required"', async () => {
       const mp = new MiniProgram(app);
       wechat().resetCounts();
-      const form = record(await app.httpRequest().post(AUTH).type('form').send({ jscode: mp.loginCode() }).expect(415));
+      const form = record(await app.httpRequest().post(AUTH).type('form')
+        .send({ jscode: mp.loginCode() })
+        .expect(415));
       assert.deepEqual(form.body, { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send the body as JSON (Content-Type: application/json)' });
-      await app.httpRequest().post(AUTH).set('content-type', 'text/plain').send(JSON.stringify({ jscode: mp.loginCode() })).expect(415);
-      await app.httpRequest().post(AUTH).set('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ jscode: mp.loginCode() })).expect(200);
+      await app.httpRequest().post(AUTH).set('content-type', 'text/plain')
+        .send(JSON.stringify({ jscode: mp.loginCode() }))
+        .expect(415);
+      await app.httpRequest().post(AUTH).set('content-type', 'application/json; charset=utf-8')
+        .send(JSON.stringify({ jscode: mp.loginCode() }))
+        .expect(200);
       assert.equal(wechat().count('/sns/jscode2session'), 1, 'only the JSON one reached WeChat');
     });
 

@@ -67,7 +67,8 @@ describe('test/app/controller/mp/wechat/push.test.ts (message push)', () => {
     it('is 404 when WXMP_PUSH_TOKEN is not set', async () => {
       mm(app.config.wxmp.push, 'token', '');
       await app.httpRequest().get(`${PUSH}?signature=x&timestamp=${now()}&nonce=1&echostr=abc`).expect(404);
-      await app.httpRequest().post(PUSH).send({}).expect(404);
+      await app.httpRequest().post(PUSH).send({})
+        .expect(404);
     });
   });
 
@@ -103,7 +104,8 @@ describe('test/app/controller/mp/wechat/push.test.ts (message push)', () => {
       [ 'a timestamp 6 minutes ahead', () => safeRequest({ timestamp: String(Math.floor(Date.now() / 1000) + 360) }), 400 ],
       [ 'a decrypted message that does not parse', () => safeRequest({ plain: '{"MsgType": "text", ' }), 400 ],
       [ 'a message without MsgType', () => safeRequest({ plain: '{"Content": "x"}' }), 400 ],
-      [ 'XML that does not parse', () => app.httpRequest().post(`${PUSH}?timestamp=${now()}&nonce=1&encrypt_type=aes&msg_signature=x`).set('content-type', 'text/xml').send('<xml><Encrypt>abc</xml>'), 400 ],
+      [ 'XML that does not parse', () => app.httpRequest().post(`${PUSH}?timestamp=${now()}&nonce=1&encrypt_type=aes&msg_signature=x`).set('content-type', 'text/xml')
+        .send('<xml><Encrypt>abc</xml>'), 400 ],
       [ 'no Encrypt field', () => app.httpRequest().post(`${PUSH}?timestamp=${now()}&nonce=1&encrypt_type=aes&msg_signature=x`).send({ ToUserName: 'x' }), 400 ],
       [ 'a plaintext push while safe mode is on', () => app.httpRequest().post(`${PUSH}?signature=${pushSignature(push().token, now(), '1')}&timestamp=${now()}&nonce=1`).send(textMessage()), 400 ],
       [ 'an encrypted push without encrypt_type=aes', () => safeRequest({ noEncryptType: true }), 400 ],
@@ -122,8 +124,9 @@ describe('test/app/controller/mp/wechat/push.test.ts (message push)', () => {
     it('safe mode: a valid Encrypt without msg_signature is 401, nothing stored', async () => {
       const timestamp = now();
       const encrypted = new WXBizMsgCrypt(push().aesKey, app.config.wxmp.appid).encrypt(JSON.stringify(textMessage()));
-      for (const body of [ { ToUserName: 'gh_sandbox0000001', Encrypt: encrypted } ]) {
-        const res = await app.httpRequest().post(`${PUSH}?signature=${pushSignature(push().token, timestamp, '1')}&timestamp=${timestamp}&nonce=1&encrypt_type=aes`).send(body).expect(401);
+      for (const body of [{ ToUserName: 'gh_sandbox0000001', Encrypt: encrypted }]) {
+        const res = await app.httpRequest().post(`${PUSH}?signature=${pushSignature(push().token, timestamp, '1')}&timestamp=${timestamp}&nonce=1&encrypt_type=aes`).send(body)
+          .expect(401);
         assert.equal(res.body.code, 'INVALID_SIGNATURE');
       }
       assert.equal(await events().countDocuments(), 0);
@@ -135,7 +138,8 @@ describe('test/app/controller/mp/wechat/push.test.ts (message push)', () => {
       mm(app.config.wxmp.push, 'aesKey', '');
       const timestamp = now();
       const res = await app.httpRequest().post(`${PUSH}?signature=${pushSignature(push().token, timestamp, '7')}&timestamp=${timestamp}&nonce=7`)
-        .set('content-type', 'text/xml').send(toXml({ ...textMessage(), Content: 'y'.repeat(17 * 1024) }));
+        .set('content-type', 'text/xml')
+        .send(toXml({ ...textMessage(), Content: 'y'.repeat(17 * 1024) }));
       assert.equal(res.status, 413, res.text);
       assert.equal(await events().countDocuments(), 0);
     });
@@ -152,10 +156,12 @@ describe('test/app/controller/mp/wechat/push.test.ts (message push)', () => {
         const timestamp = now();
         const nonce = crypto.randomBytes(4).toString('hex');
         const signed = await app.httpRequest().post(`${PUSH}?signature=${pushSignature(push().token, timestamp, nonce)}&timestamp=${timestamp}&nonce=${nonce}`)
-          .set('content-type', 'text/xml').send(body);
+          .set('content-type', 'text/xml')
+          .send(body);
         assert.equal(signed.status, 400, signed.text);
         assert.equal(signed.body.code, 'INVALID_PUSH');
-        const unsigned = await app.httpRequest().post(`${PUSH}?signature=${'0'.repeat(40)}&timestamp=${timestamp}&nonce=${nonce}`).set('content-type', 'text/xml').send(body);
+        const unsigned = await app.httpRequest().post(`${PUSH}?signature=${'0'.repeat(40)}&timestamp=${timestamp}&nonce=${nonce}`).set('content-type', 'text/xml')
+          .send(body);
         assert.equal(unsigned.status, 401);
         app.notExpectLog(/ERROR/);
         assert.equal(await events().countDocuments(), 0);
@@ -168,9 +174,12 @@ describe('test/app/controller/mp/wechat/push.test.ts (message push)', () => {
       const nonce = crypto.randomBytes(4).toString('hex');
       const url = `${PUSH}?signature=${pushSignature(push().token, timestamp, nonce)}&timestamp=${timestamp}&nonce=${nonce}`;
       const first = textMessage('first');
-      assert.equal((await app.httpRequest().post(url).send(first).expect(200)).text, 'success');
-      assert.equal((await app.httpRequest().post(url).send(first).expect(200)).text, 'success', 'WeChat retrying the same message');
-      const forged = await app.httpRequest().post(url).send(textMessage('forged')).expect(400);
+      assert.equal((await app.httpRequest().post(url).send(first)
+        .expect(200)).text, 'success');
+      assert.equal((await app.httpRequest().post(url).send(first)
+        .expect(200)).text, 'success', 'WeChat retrying the same message');
+      const forged = await app.httpRequest().post(url).send(textMessage('forged'))
+        .expect(400);
       assert.equal(forged.body.code, 'INVALID_PUSH');
       assert.equal(await events().countDocuments(), 1);
       // shared through MongoDB (every worker and host), kept past the timestamp window only
@@ -184,8 +193,10 @@ describe('test/app/controller/mp/wechat/push.test.ts (message push)', () => {
       const nonce = `n${crypto.randomBytes(6).toString('hex')}`;
       const url = `${PUSH}?signature=${pushSignature(push().token, timestamp, nonce)}&timestamp=${timestamp}&nonce=${nonce}&openid=o_secret_openid_in_query`;
       const message = textMessage('logged');
-      await app.httpRequest().post(url).send(message).expect(200);
-      await app.httpRequest().post(url).send(message).expect(200); // logs "already received"
+      await app.httpRequest().post(url).send(message)
+        .expect(200);
+      await app.httpRequest().post(url).send(message)
+        .expect(200); // logs "already received"
       const file = path.join(app.config.logger.dir, app.config.logger.appLogName);
       await until(() => fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes(`msg:${message.MsgId} already received`), 5000, 'the line to be written');
       const lines = fs.readFileSync(file, 'utf8').split('\n').filter(l => l.includes(`msg:${message.MsgId}`));
@@ -198,7 +209,8 @@ describe('test/app/controller/mp/wechat/push.test.ts (message push)', () => {
 
     it('a plaintext push with a bad signature is 401 (plaintext mode)', async () => {
       mm(app.config.wxmp.push, 'aesKey', '');
-      const res = await app.httpRequest().post(`${PUSH}?signature=${'0'.repeat(40)}&timestamp=${now()}&nonce=1`).send(textMessage()).expect(401);
+      const res = await app.httpRequest().post(`${PUSH}?signature=${'0'.repeat(40)}&timestamp=${now()}&nonce=1`).send(textMessage())
+        .expect(401);
       assert.equal(res.body.code, 'INVALID_SIGNATURE');
       assert.equal(await events().countDocuments(), 0);
     });
