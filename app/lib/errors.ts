@@ -16,6 +16,51 @@ export const ERROR_CODES = [
 export type ErrorCode = typeof ERROR_CODES[number];
 
 /**
+ * Each code's HTTP status and a one-line summary: the OpenAPI document lists, per
+ * operation, only the codes that operation answers, with these words (docs/errors.md has
+ * the full table; a test keeps the statuses equal).
+ */
+export const ERROR_INFO: Record<ErrorCode, { status: number; summary: string }> = {
+  INVALID_PARAM: { status: 400, summary: 'a field is missing or malformed' },
+  INVALID_BODY: { status: 400, summary: 'the body is not a JSON object' },
+  DECRYPT_FAILED: { status: 400, summary: 'encryptedData cannot be decrypted with this session; call wx.login again' },
+  DATA_INCOMPLETE: { status: 400, summary: 'the data decrypted but lacks its field' },
+  MALFORMED_REQUEST: { status: 400, summary: 'not valid HTTP/1.1' },
+  OPENID_MISMATCH: { status: 400, summary: 'the code or the data belongs to another user' },
+  INVALID_CODE: { status: 400, summary: 'WeChat says the code is invalid or used (40029, 40163)' },
+  INVALID_IMAGE: { status: 400, summary: 'not a JPEG/PNG/WebP, damaged, too many pixels or too long a shape' },
+  INVALID_PUSH: { status: 400, summary: 'a push WeChat would not send: stale timestamp, undecryptable, another app, unparseable' },
+  WECHAT_INVALID_OPENID: { status: 400, summary: 'WeChat does not know the user (40003)' },
+  UNAUTHORIZED: { status: 401, summary: 'missing, malformed or invalid credentials' },
+  TOKEN_EXPIRED: { status: 401, summary: 'the token expired' },
+  USER_NOT_FOUND: { status: 401, summary: 'the token\'s user was deleted' },
+  INVALID_SIGNATURE: { status: 401, summary: 'a push with a bad signature or msg_signature' },
+  WECHAT_RISK_BLOCKED: { status: 403, summary: 'WeChat blocked a high-risk user (40226)' },
+  NOT_FOUND: { status: 404, summary: 'no such resource, or the feature is not configured' },
+  METHOD_NOT_ALLOWED: { status: 405, summary: 'the path exists, not with this method' },
+  REQUEST_TIMEOUT: { status: 408, summary: 'headers or body did not arrive in time' },
+  PHONE_TAKEN: { status: 409, summary: 'the number is bound to another account; nothing changed' },
+  UPLOAD_IN_PROGRESS: { status: 409, summary: 'another avatar upload of this user is being processed' },
+  WECHAT_USER_INACTIVE: { status: 409, summary: 'the user has not opened the mini-program in the last 2 hours (61010)' },
+  PAYLOAD_TOO_LARGE: { status: 413, summary: 'the body or the image is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'the body is not of the type this route takes' },
+  CONTENT_RISKY: { status: 422, summary: 'WeChat\'s content check refused the text; nothing stored' },
+  RATE_LIMITED: { status: 429, summary: 'over this address\'s or user\'s limit; see Retry-After' },
+  WECHAT_RATE_LIMITED: { status: 429, summary: 'WeChat\'s rate limit (45011, 45009); see Retry-After' },
+  HEADERS_TOO_LARGE: { status: 431, summary: 'headers over 16 KiB' },
+  INTERNAL_ERROR: { status: 500, summary: 'a bug; details only in the server log' },
+  WECHAT_UNAVAILABLE: { status: 502, summary: 'WeChat unreachable or answering unusably' },
+  WECHAT_ERROR: { status: 502, summary: 'another WeChat errcode' },
+  WECHAT_BAD_REQUEST: { status: 502, summary: 'WeChat refused a content check as malformed (a bug here)' },
+  DB_UNAVAILABLE: { status: 503, summary: 'MongoDB does not answer' },
+  WECHAT_TOKEN_UNAVAILABLE: { status: 503, summary: 'the access_token is being refreshed elsewhere and took too long' },
+  NOT_CONFIGURED: { status: 503, summary: 'the server lacks the configuration this needs' },
+  OVERLOADED: { status: 503, summary: 'this worker is at its limit; see Retry-After' },
+  BUSY: { status: 503, summary: 'this worker is decoding as many images as it queues; see Retry-After' },
+  WECHAT_TIMEOUT: { status: 504, summary: 'WeChat did not answer in time' },
+};
+
+/**
  * Typed errors thrown anywhere in the app; the outermost error_handler middleware turns
  * each into `{ code, message }` with its HTTP status. `code` values are stable API.
  */

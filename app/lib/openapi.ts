@@ -8,7 +8,7 @@
  */
 
 import type { IWxUserInfo } from '../model/account/user';
-import { ERROR_CODES } from './errors';
+import { ERROR_CODES, ERROR_INFO, type ErrorCode } from './errors';
 
 type Schema = Record<string, unknown>;
 
@@ -49,41 +49,63 @@ const EXAMPLE_PROFILE = {
   avatarUrl: 'https://thirdwx.qlogo.cn/mmopen/vi_32/a.png', gender: 1, city: 'Shenzhen', province: 'Guangdong', country: 'China',
 };
 
-const ERRORS: Record<number, { description: string; example: { code: string; message: string } }> = {
-  400: {
-    description: 'Invalid input (`INVALID_PARAM`, `INVALID_BODY`), not a JPEG/PNG/WebP image or over 25 megapixels (`INVALID_IMAGE`), a message push refused (`INVALID_PUSH`: stale timestamp, undecryptable, another appid, unparseable), undecryptable data (`DECRYPT_FAILED`: log in again), data that decrypts but lacks its field (`DATA_INCOMPLETE`), `OPENID_MISMATCH`, or a WeChat code that is invalid or used (`INVALID_CODE`)',
-    example: { code: 'INVALID_PARAM', message: 'jscode must be 1-128 letters, digits, _ or -' },
-  },
-  401: {
-    description: 'Missing, invalid or expired token (`UNAUTHORIZED`, `TOKEN_EXPIRED`), the user was deleted (`USER_NOT_FOUND`), or a message push with a bad signature (`INVALID_SIGNATURE`)',
-    example: { code: 'TOKEN_EXPIRED', message: 'Token expired; log in again' },
-  },
-  404: { description: 'Not found (`NOT_FOUND`); the message push answers 404 while it is not configured', example: { code: 'NOT_FOUND', message: 'Message push is not configured' } },
-  403: { description: 'WeChat blocked a high-risk user (`WECHAT_RISK_BLOCKED`, errcode 40226)', example: { code: 'WECHAT_RISK_BLOCKED', message: 'WeChat blocked this user as high-risk (errcode 40226)' } },
-  409: { description: 'The phone number is bound to another account (`PHONE_TAKEN`); nothing changed', example: { code: 'PHONE_TAKEN', message: 'This phone number is bound to another account' } },
-  413: { description: 'Body over 64 KiB (a message push: 16 KiB), or an image over 2 MiB (`PAYLOAD_TOO_LARGE`)', example: { code: 'PAYLOAD_TOO_LARGE', message: 'Request body is too large (JSON: at most 64 KiB; a message push: 16 KiB)' } },
-  422: { description: 'WeChat\'s content check refused the nickname (`CONTENT_RISKY`); nothing stored', example: { code: 'CONTENT_RISKY', message: 'WeChat\'s content check refused this nickname (label 20006); choose another' } },
-  415: { description: 'The body is not JSON (`UNSUPPORTED_MEDIA_TYPE`)', example: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send the body as JSON (Content-Type: application/json)' } },
-  429: {
-    description: 'Too many requests from this address or user (`RATE_LIMITED`), or WeChat\'s rate limit (`WECHAT_RATE_LIMITED`, errcode 45011/45009); `Retry-After` says when to retry',
-    example: { code: 'RATE_LIMITED', message: 'Too many requests; retry in 42 s' },
-  },
-  500: { description: 'Unexpected server error (`INTERNAL_ERROR`); details only in the server log', example: { code: 'INTERNAL_ERROR', message: 'Internal server error' } },
-  502: { description: 'WeChat unreachable or failing (`WECHAT_UNAVAILABLE`, `WECHAT_ERROR`)', example: { code: 'WECHAT_UNAVAILABLE', message: 'WeChat is unreachable or answered unusably; retry later' } },
-  503: {
-    description: 'Avatar uploads not configured (`NOT_CONFIGURED`: no PUBLIC_BASE_URL), database unavailable (`DB_UNAVAILABLE`), access_token refresh pending (`WECHAT_TOKEN_UNAVAILABLE`), or this server is busy (`OVERLOADED`, with `Retry-After`)',
-    example: { code: 'DB_UNAVAILABLE', message: 'Database unavailable, retry shortly' },
-  },
-  504: { description: 'WeChat did not answer in time (`WECHAT_TIMEOUT`)', example: { code: 'WECHAT_TIMEOUT', message: 'WeChat did not answer in time; retry later' } },
+/** Codes that several routes share: who answers them is the route's middleware or the call it makes. */
+const SERVER: ErrorCode[] = [ 'INTERNAL_ERROR', 'DB_UNAVAILABLE', 'OVERLOADED' ];
+const AUTH: ErrorCode[] = [ 'UNAUTHORIZED', 'TOKEN_EXPIRED', 'USER_NOT_FOUND' ];
+const JSON_BODY: ErrorCode[] = [ 'INVALID_BODY', 'INVALID_PARAM', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE' ];
+const WECHAT: ErrorCode[] = [ 'WECHAT_UNAVAILABLE', 'WECHAT_ERROR', 'WECHAT_TIMEOUT', 'WECHAT_RATE_LIMITED' ];
+/** A WeChat call that carries the access_token. */
+const WECHAT_WITH_TOKEN: ErrorCode[] = [ ...WECHAT, 'WECHAT_TOKEN_UNAVAILABLE' ];
+const CODE_EXCHANGE: ErrorCode[] = [ 'INVALID_CODE', 'WECHAT_RISK_BLOCKED', ...WECHAT ];
+const CONTENT_CHECK: ErrorCode[] = [ 'WECHAT_INVALID_OPENID', 'WECHAT_USER_INACTIVE', 'WECHAT_BAD_REQUEST', ...WECHAT_WITH_TOKEN ];
+const INTERNAL_KEY: ErrorCode[] = [ 'UNAUTHORIZED', 'NOT_FOUND' ];
+const PUSH: ErrorCode[] = [ 'NOT_FOUND', 'INVALID_SIGNATURE', 'INVALID_PUSH' ];
+
+/**
+ * The error codes each operation can answer, and no others. A test run records every error
+ * any test received and fails if one is missing here (test/.setup.ts); the document's
+ * error responses are generated from these lists. Any request may also meet the codes of
+ * the HTTP layer (`ANY_REQUEST`), which /docs states once.
+ */
+export const OPERATION_ERRORS: Record<OperationId, readonly ErrorCode[]> = {
+  wxmp: [ ...JSON_BODY, 'RATE_LIMITED', ...CODE_EXCHANGE, 'DECRYPT_FAILED', 'OPENID_MISMATCH', ...SERVER ],
+  session: [ 'UNAUTHORIZED', 'TOKEN_EXPIRED', 'INTERNAL_ERROR', 'OVERLOADED' ],
+  getUserInfo: [ ...AUTH, ...SERVER ],
+  refreshToken: [ ...AUTH, ...SERVER ],
+  wxmpBindPhone: [ ...AUTH, ...JSON_BODY, 'RATE_LIMITED', ...CODE_EXCHANGE, 'WECHAT_TOKEN_UNAVAILABLE', 'DECRYPT_FAILED', 'DATA_INCOMPLETE', 'OPENID_MISMATCH', 'PHONE_TAKEN', ...SERVER ],
+  wxmpProfile: [ ...AUTH, ...JSON_BODY, 'RATE_LIMITED', 'CONTENT_RISKY', ...CONTENT_CHECK, ...SERVER ],
+  wxmpAvatar: [ ...AUTH, 'INVALID_PARAM', 'INVALID_IMAGE', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED', 'UPLOAD_IN_PROGRESS', 'NOT_CONFIGURED', 'BUSY', ...CONTENT_CHECK, ...SERVER ],
+  getAvatar: [ 'NOT_FOUND', ...SERVER ],
+  wxmpRun: [ ...AUTH, ...JSON_BODY, 'RATE_LIMITED', ...CODE_EXCHANGE, 'DECRYPT_FAILED', 'DATA_INCOMPLETE', 'OPENID_MISMATCH', ...SERVER ],
+  deleteUser: [ ...AUTH, ...SERVER ],
+  wxmpPushVerify: [ ...PUSH, 'INTERNAL_ERROR', 'OVERLOADED' ],
+  wxmpPush: [ ...PUSH, 'PAYLOAD_TOO_LARGE', ...SERVER ],
+  health: [ 'INTERNAL_ERROR' ],
+  internalAccessToken: [ ...INTERNAL_KEY, ...WECHAT_WITH_TOKEN, ...SERVER ],
+  internalAccessTokenRefresh: [ ...INTERNAL_KEY, ...JSON_BODY, ...WECHAT_WITH_TOKEN, ...SERVER ],
+  metrics: [ ...INTERNAL_KEY, 'INTERNAL_ERROR', 'OVERLOADED' ],
 };
 
-const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } } };
+/** Answered by the HTTP layer before any route runs, so any request may get them. */
+export const ANY_REQUEST: readonly ErrorCode[] = [ 'MALFORMED_REQUEST', 'METHOD_NOT_ALLOWED', 'REQUEST_TIMEOUT', 'HEADERS_TOO_LARGE' ];
 
-function errorResponses(...statuses: number[]): Record<string, unknown> {
-  return Object.fromEntries(statuses.map(s => [ String(s), {
-    description: ERRORS[s].description,
-    ...(s === 429 || s === 503 ? { headers: RETRY_AFTER } : {}),
-    content: { 'application/json': { schema: ref('Error'), example: ERRORS[s].example } },
+const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } } };
+const RETRY_AFTER_CODES = new Set<ErrorCode>([ 'RATE_LIMITED', 'WECHAT_RATE_LIMITED', 'OVERLOADED', 'BUSY' ]);
+
+/** The error responses of one operation: per status, the codes it answers with and what each means. */
+function errorResponses(operationId: OperationId): Record<string, unknown> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of new Set(OPERATION_ERRORS[operationId])) {
+    const { status } = ERROR_INFO[code];
+    byStatus.set(status, [ ...(byStatus.get(status) ?? []), code ]);
+  }
+  return Object.fromEntries([ ...byStatus ].sort(([ a ], [ b ]) => a - b).map(([ status, codes ]) => [ String(status), {
+    description: codes.map(c => `\`${c}\`: ${ERROR_INFO[c].summary}`).join('; '),
+    ...(codes.some(c => RETRY_AFTER_CODES.has(c)) ? { headers: RETRY_AFTER } : {}),
+    content: { 'application/json': {
+      schema: { allOf: [ ref('Error') ], properties: { code: { enum: codes } } },
+      example: { code: codes[0], message: ERROR_INFO[codes[0]].summary.replace(/^./, c => c.toUpperCase()) },
+    } },
   }]));
 }
 
@@ -124,7 +146,7 @@ export const openapiDocument = {
   info: {
     title: 'wxmp-egg-backend',
     version: '0.1.0',
-    description: 'WeChat mini-program backend: login with wx.login codes, user data decryption, phone binding, session tokens.\n\nErrors are always `{ code, message }`; `code` values are stable.',
+    description: 'WeChat mini-program backend: login with wx.login codes, user data decryption, phone binding, session tokens.\n\nErrors are always `{ code, message }`; `code` values are stable. Each operation lists the codes it answers; any request may also get ' + ANY_REQUEST.map(c => `\`${c}\` (${ERROR_INFO[c].status})`).join(', ') + ' from the HTTP layer.',
     license: { name: 'UNLICENSED (private)', identifier: 'UNLICENSED' },
   },
   servers: [{ url: '/' }],
@@ -305,16 +327,55 @@ export const openapiDocument = {
     },
   },
   paths: {
-    '/health': {
-      get: {
-        operationId: 'health',
-        tags: [ 'ops' ],
-        summary: 'Liveness and readiness',
+    '/api/v1/mp/account/user/auth': {
+      post: {
+        operationId: 'wxmp',
+        tags: [ 'account' ],
+        summary: 'Log in with a wx.login code (optionally with encrypted profile data)',
+        description: 'Creates (or finds) the user by openId. With `encryptedData` + `iv` also stores the decrypted profile and sets `isWXAuth`.',
         security: PUBLIC,
+        requestBody: jsonBody('LoginRequest', { jscode: '0a3Xyz1w3bCdEf0Gh2ij3k4LmN5oPq6r' }),
         responses: {
-          200: ok('Serving', 'Health', { status: 'ok', mongo: 'up', wxToken: 'ok', wxTokenAgeSeconds: 42, wxTokenLastFailure: null, wxSecret: 'ok', avatars: 'ok', load: { inFlight: 3, bodyPending: 0, saturated: false } }),
-          503: ok('MongoDB down, or this worker saturated', 'Health', { status: 'degraded', mongo: 'down', wxToken: 'missing', wxTokenAgeSeconds: null, wxTokenLastFailure: null, wxSecret: 'ok', avatars: 'ok', load: { inFlight: 0, bodyPending: 0, saturated: false } }),
+          200: ok('Logged in', 'LoginResponse', { token: EXAMPLE_TOKEN, isWXAuth: true, userInfo: { ...EXAMPLE_PROFILE, telphone: null, language: 'zh_CN' } }),
+          ...errorResponses('wxmp'),
         },
+      },
+    },
+    '/api/v1/mp/account/session': {
+      get: {
+        operationId: 'session',
+        tags: [ 'account' ],
+        summary: 'The verified token\'s claims (no database read)',
+        responses: {
+          200: ok('Claims', 'SessionClaims', { uid: EXAMPLE_PROFILE.uid, isWXAuth: true, openId: 'oAbC123dEf456', mid: null, role: null, iat: 1764000000, exp: 1764604800 }),
+          ...errorResponses('session'),
+        },
+      },
+    },
+    '/api/v1/mp/account/user/info': {
+      get: {
+        operationId: 'getUserInfo',
+        tags: [ 'account' ],
+        summary: 'The caller\'s own profile',
+        responses: { 200: ok('Profile', 'ProfileResponse', { isWXAuth: true, userInfo: EXAMPLE_PROFILE }), ...errorResponses('getUserInfo') },
+      },
+    },
+    '/api/v1/mp/account/refreshToken': {
+      get: {
+        operationId: 'refreshToken',
+        tags: [ 'account' ],
+        summary: 'A fresh token from the current user record',
+        responses: { 200: ok('New token', 'RefreshResponse', { token: EXAMPLE_TOKEN, isWXAuth: true, userInfo: EXAMPLE_PROFILE }), ...errorResponses('refreshToken') },
+      },
+    },
+    '/api/v1/mp/account/user/bindPhone': {
+      post: {
+        operationId: 'wxmpBindPhone',
+        tags: [ 'account' ],
+        summary: 'Bind a phone number',
+        description: 'A number belongs to one user: a number another user holds is `409 PHONE_TAKEN`. Binding a new number releases the old one.',
+        requestBody: jsonBody('BindPhoneRequest', { code: 'e31968a7f94cc5ee25fafc2aef2773f0bb8c3937b22520eb8ee345274d00c144' }),
+        responses: { 200: ok('Bound', 'PhoneResponse', { phone: '13800138000' }), ...errorResponses('wxmpBindPhone') },
       },
     },
     '/api/v1/mp/account/user/profile': {
@@ -324,20 +385,20 @@ export const openapiDocument = {
         summary: 'Set the nickname and profile fields (content-checked)',
         description: 'The nickname is trimmed and checked with msg_sec_check (scene 1): `risky` is a 422 and nothing is stored; `review` is stored (and logged). The user becomes `isWXAuth: true`. Answers like `info`.',
         requestBody: jsonBody('ProfileRequest', { nickName: '小明', gender: 1, city: 'Shenzhen' }),
-        responses: { 200: ok('Stored', 'ProfileResponse', { isWXAuth: true, userInfo: { ...EXAMPLE_PROFILE, nickName: '小明' } }), ...errorResponses(400, 401, 409, 413, 415, 422, 429, 500, 502, 503, 504) },
+        responses: { 200: ok('Stored', 'ProfileResponse', { isWXAuth: true, userInfo: { ...EXAMPLE_PROFILE, nickName: '小明' } }), ...errorResponses('wxmpProfile') },
       },
     },
     '/api/v1/mp/account/user/avatar': {
       post: {
         operationId: 'wxmpAvatar',
         tags: [ 'account' ],
-        summary: 'Upload the avatar chosen with `<button open-type="chooseAvatar">`',
-        description: '`wx.uploadFile({ name: "avatar" })`. JPEG, PNG or WebP, told by its bytes; at most 2 MiB and 25 megapixels. Re-encoded to at most 640×640 without metadata, stored, checked with media_check_async (a `risky` verdict removes it later).',
+        summary: 'Upload the avatar the user chose (the chooseAvatar button)',
+        description: 'The image from `<button open-type="chooseAvatar">`, sent with `wx.uploadFile({ name: "avatar" })`. JPEG, PNG or WebP, told by its bytes; at most 2 MiB and 25 megapixels. Re-encoded to at most 640×640 without metadata, stored, checked with media_check_async (a `risky` verdict removes it later).',
         requestBody: {
           required: true,
           content: { 'multipart/form-data': { schema: { type: 'object', required: [ 'avatar' ], properties: { avatar: { type: 'string', contentMediaType: 'application/octet-stream' } } }, example: { avatar: '(the image file)' } } },
         },
-        responses: { 200: ok('Stored', 'AvatarResponse', { avatarUrl: 'https://api.example.com/api/v1/mp/account/avatar/6561f0a1b2c3d4e5f6a7b8ca' }), ...errorResponses(400, 401, 409, 413, 415, 429, 500, 502, 503, 504) },
+        responses: { 200: ok('Stored', 'AvatarResponse', { avatarUrl: 'https://api.example.com/api/v1/mp/account/avatar/6561f0a1b2c3d4e5f6a7b8ca' }), ...errorResponses('wxmpAvatar') },
       },
     },
     '/api/v1/mp/account/avatar/{id}': {
@@ -346,11 +407,23 @@ export const openapiDocument = {
         tags: [ 'account' ],
         summary: 'An avatar image (public; its URL is the user\'s avatarUrl)',
         security: PUBLIC,
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{24}$' } }],
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^(?:[A-Za-z0-9_-]{22}|[0-9a-f]{24})$' }, description: '22 base64url characters (avatars stored before: 24 hex digits)' }],
         responses: {
           200: { description: 'The image, with a strong ETag, cached for a year', content: { 'image/jpeg': { schema: { type: 'string', contentMediaType: 'image/jpeg' }, example: '(image bytes)' } } },
           304: { description: 'Not modified (If-None-Match)' },
-          ...errorResponses(404, 500, 503),
+          ...errorResponses('getAvatar'),
+        },
+      },
+    },
+    '/api/v1/mp/account/user/run': {
+      post: {
+        operationId: 'wxmpRun',
+        tags: [ 'account' ],
+        summary: 'Decrypted WeRun steps',
+        requestBody: jsonBody('RunRequest', { jscode: '0a3Xyz1w3bCdEf0Gh2ij3k4LmN5oPq6r', encryptedData: 'CiyLU1Aw2KjvrjMdj8YKliAjtP4gsMZMQmRzooG2xrDcvSnxIMXFufNstNGTyaGS', iv: 'r7BXXKkLb8qrSNn05n0qiA==' }),
+        responses: {
+          200: ok('Steps', 'RunResponse', { stepInfoList: [{ timestamp: 1764000000, step: 8000 }] }),
+          ...errorResponses('wxmpRun'),
         },
       },
     },
@@ -360,39 +433,7 @@ export const openapiDocument = {
         tags: [ 'account' ],
         summary: 'Delete my account',
         description: 'Deletes the user, their avatars and media checks, frees their phone number and removes their WeChat link from the platform user of that number. Their tokens then get `401 USER_NOT_FOUND`; a new login makes a fresh user.',
-        responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 500, 503) },
-      },
-    },
-    '/api/v1/internal/wx/access_token': {
-      get: {
-        operationId: 'internalAccessToken',
-        tags: [ 'internal' ],
-        summary: 'The current access_token, for the team\'s other backends (中控服务器)',
-        security: [{ internalKey: [] }],
-        responses: { 200: ok('The token', 'AccessToken', { access_token: 'AT_0123456789', expires_in: 6890, expires_at: 1764010000 }), ...errorResponses(401, 404, 500, 502, 503, 504) },
-      },
-    },
-    '/api/v1/internal/wx/access_token/refresh': {
-      post: {
-        operationId: 'internalAccessTokenRefresh',
-        tags: [ 'internal' ],
-        summary: 'Report a token WeChat rejected (40001/42001): compare-and-set refresh',
-        description: 'If it is still the current token it is invalidated and refreshed once (concurrent reports cost one upstream call); if it is already stale, the current token is answered without calling WeChat.',
-        security: [{ internalKey: [] }],
-        requestBody: jsonBody('ReportedToken', { access_token: 'AT_the_one_wechat_rejected' }),
-        responses: { 200: ok('The current token', 'AccessToken', { access_token: 'AT_fresh_0123456789', expires_in: 7200, expires_at: 1764017200 }), ...errorResponses(400, 401, 404, 415, 500, 502, 503, 504) },
-      },
-    },
-    '/metrics': {
-      get: {
-        operationId: 'metrics',
-        tags: [ 'internal' ],
-        summary: 'Prometheus metrics of all workers together',
-        security: [{ internalKey: [] }],
-        responses: {
-          200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' }, example: '# TYPE http_requests_total counter\nhttp_requests_total{method="GET",route="/health",status="200"} 42' } } },
-          ...errorResponses(401, 404, 500),
-        },
+        responses: { 204: { description: 'Deleted' }, ...errorResponses('deleteUser') },
       },
     },
     '/api/v1/mp/wechat/push': {
@@ -405,7 +446,7 @@ export const openapiDocument = {
         parameters: PUSH_QUERY.concat([{ name: 'echostr', in: 'query', required: true, schema: { type: 'string' } }]),
         responses: {
           200: { description: 'The echostr, verbatim', content: { 'text/plain': { schema: { type: 'string' }, example: '8233428367125447041' } } },
-          ...errorResponses(400, 401, 404),
+          ...errorResponses('wxmpPushVerify'),
         },
       },
       post: {
@@ -428,70 +469,52 @@ export const openapiDocument = {
         },
         responses: {
           200: { description: 'Stored (or already stored): WeChat stops retrying', content: { 'text/plain': { schema: { const: 'success' }, example: 'success' } } },
-          ...errorResponses(400, 401, 404, 413, 500, 503),
+          ...errorResponses('wxmpPush'),
         },
       },
     },
-    '/api/v1/mp/account/user/auth': {
+    '/api/v1/internal/wx/access_token': {
+      get: {
+        operationId: 'internalAccessToken',
+        tags: [ 'internal' ],
+        summary: 'The current access_token, for the team\'s other backends (中控服务器)',
+        security: [{ internalKey: [] }],
+        responses: { 200: ok('The token', 'AccessToken', { access_token: 'AT_0123456789', expires_in: 6890, expires_at: 1764010000 }), ...errorResponses('internalAccessToken') },
+      },
+    },
+    '/api/v1/internal/wx/access_token/refresh': {
       post: {
-        operationId: 'wxmp',
-        tags: [ 'account' ],
-        summary: 'Log in with a wx.login code (optionally with encrypted profile data)',
-        description: 'Creates (or finds) the user by openId. With `encryptedData` + `iv` also stores the decrypted profile and sets `isWXAuth`.',
+        operationId: 'internalAccessTokenRefresh',
+        tags: [ 'internal' ],
+        summary: 'Report a token WeChat rejected (40001/42001): compare-and-set refresh',
+        description: 'If it is still the current token it is invalidated and refreshed once (concurrent reports cost one upstream call); if it is already stale, the current token is answered without calling WeChat.',
+        security: [{ internalKey: [] }],
+        requestBody: jsonBody('ReportedToken', { access_token: 'AT_the_one_wechat_rejected' }),
+        responses: { 200: ok('The current token', 'AccessToken', { access_token: 'AT_fresh_0123456789', expires_in: 7200, expires_at: 1764017200 }), ...errorResponses('internalAccessTokenRefresh') },
+      },
+    },
+    '/metrics': {
+      get: {
+        operationId: 'metrics',
+        tags: [ 'internal' ],
+        summary: 'Prometheus metrics of all workers together',
+        security: [{ internalKey: [] }],
+        responses: {
+          200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' }, example: '# TYPE http_requests_total counter\nhttp_requests_total{method="GET",route="/health",status="200"} 42' } } },
+          ...errorResponses('metrics'),
+        },
+      },
+    },
+    '/health': {
+      get: {
+        operationId: 'health',
+        tags: [ 'ops' ],
+        summary: 'Liveness and readiness',
         security: PUBLIC,
-        requestBody: jsonBody('LoginRequest', { jscode: '0a3Xyz1w3bCdEf0Gh2ij3k4LmN5oPq6r' }),
         responses: {
-          200: ok('Logged in', 'LoginResponse', { token: EXAMPLE_TOKEN, isWXAuth: true, userInfo: { ...EXAMPLE_PROFILE, telphone: null, language: 'zh_CN' } }),
-          ...errorResponses(400, 403, 413, 415, 429, 500, 502, 503, 504),
-        },
-      },
-    },
-    '/api/v1/mp/account/user/bindPhone': {
-      post: {
-        operationId: 'wxmpBindPhone',
-        tags: [ 'account' ],
-        summary: 'Bind a phone number',
-        description: 'A number belongs to one user: a number another user holds is `409 PHONE_TAKEN`. Binding a new number releases the old one.',
-        requestBody: jsonBody('BindPhoneRequest', { code: 'e31968a7f94cc5ee25fafc2aef2773f0bb8c3937b22520eb8ee345274d00c144' }),
-        responses: { 200: ok('Bound', 'PhoneResponse', { phone: '13800138000' }), ...errorResponses(400, 401, 409, 413, 415, 429, 500, 502, 503, 504) },
-      },
-    },
-    '/api/v1/mp/account/user/info': {
-      get: {
-        operationId: 'getUserInfo',
-        tags: [ 'account' ],
-        summary: 'The caller\'s own profile',
-        responses: { 200: ok('Profile', 'ProfileResponse', { isWXAuth: true, userInfo: EXAMPLE_PROFILE }), ...errorResponses(401, 500, 503) },
-      },
-    },
-    '/api/v1/mp/account/refreshToken': {
-      get: {
-        operationId: 'refreshToken',
-        tags: [ 'account' ],
-        summary: 'A fresh token from the current user record',
-        responses: { 200: ok('New token', 'RefreshResponse', { token: EXAMPLE_TOKEN, isWXAuth: true, userInfo: EXAMPLE_PROFILE }), ...errorResponses(401, 500, 503) },
-      },
-    },
-    '/api/v1/mp/account/session': {
-      get: {
-        operationId: 'session',
-        tags: [ 'account' ],
-        summary: 'The verified token\'s claims (no database read)',
-        responses: {
-          200: ok('Claims', 'SessionClaims', { uid: EXAMPLE_PROFILE.uid, isWXAuth: true, openId: 'oAbC123dEf456', mid: null, role: null, iat: 1764000000, exp: 1764604800 }),
-          ...errorResponses(401, 503),
-        },
-      },
-    },
-    '/api/v1/mp/account/user/run': {
-      post: {
-        operationId: 'wxmpRun',
-        tags: [ 'account' ],
-        summary: 'Decrypted WeRun steps',
-        requestBody: jsonBody('RunRequest', { jscode: '0a3Xyz1w3bCdEf0Gh2ij3k4LmN5oPq6r', encryptedData: 'CiyLU1Aw2KjvrjMdj8YKliAjtP4gsMZMQmRzooG2xrDcvSnxIMXFufNstNGTyaGS', iv: 'r7BXXKkLb8qrSNn05n0qiA==' }),
-        responses: {
-          200: ok('Steps', 'RunResponse', { stepInfoList: [{ timestamp: 1764000000, step: 8000 }] }),
-          ...errorResponses(400, 401, 413, 415, 429, 500, 502, 503, 504),
+          200: ok('Serving', 'Health', { status: 'ok', mongo: 'up', wxToken: 'ok', wxTokenAgeSeconds: 42, wxTokenLastFailure: null, wxSecret: 'ok', avatars: 'ok', load: { inFlight: 3, bodyPending: 0, saturated: false } }),
+          503: ok('MongoDB down, or this worker saturated', 'Health', { status: 'degraded', mongo: 'down', wxToken: 'missing', wxTokenAgeSeconds: null, wxTokenLastFailure: null, wxSecret: 'ok', avatars: 'ok', load: { inFlight: 0, bodyPending: 0, saturated: false } }),
+          ...errorResponses('health'),
         },
       },
     },

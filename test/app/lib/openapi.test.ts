@@ -6,7 +6,9 @@ import Ajv2020 from 'ajv/dist/2020';
 import openapiTS, { astToString } from 'openapi-typescript';
 import ts from 'typescript';
 import { app } from 'egg-mock/bootstrap';
-import { openapiDocument } from '../../../app/lib/openapi';
+import { OPERATION_ERRORS, openapiDocument, type OperationId } from '../../../app/lib/openapi';
+import { ERROR_INFO } from '../../../app/lib/errors';
+import { ErrorsSeen } from '../../helpers/errors_seen';
 import { MiniProgram } from '../../helpers/client';
 import { wechat } from '../../helpers/sandbox';
 
@@ -83,6 +85,52 @@ describe('test/app/lib/openapi.test.ts', () => {
     }
     const ids = Object.values(openapiDocument.paths).flatMap(ops => Object.values(ops).map(op => (op as Operation).operationId));
     for (const seedName of [ 'wxmp', 'wxmpBindPhone', 'getUserInfo', 'refreshToken' ]) assert.ok(ids.includes(seedName), seedName);
+  });
+
+  it('/docs shows the account operations in the order a mini-program calls them, login first', () => {
+    const ops = Object.values(openapiDocument.paths).flatMap(methods => Object.values(methods) as Operation[]);
+    const account = ops.filter(op => (op as unknown as { tags: string[] }).tags.includes('account')).map(op => op.operationId);
+    assert.deepEqual(account, [ 'wxmp', 'session', 'getUserInfo', 'refreshToken', 'wxmpBindPhone', 'wxmpProfile', 'wxmpAvatar', 'getAvatar', 'wxmpRun', 'deleteUser' ]);
+    assert.equal(openapiDocument.tags[0].name, 'account');
+  });
+
+  it('summaries are plain text (Swagger UI does not render markdown in them)', () => {
+    for (const methods of Object.values(openapiDocument.paths)) {
+      for (const op of Object.values(methods) as { operationId: string; summary: string }[]) {
+        assert.doesNotMatch(op.summary, /[`*<>]|\[.*\]\(|__/, `${op.operationId}: ${op.summary}`);
+      }
+    }
+  });
+
+  it('each operation documents exactly its own error codes, under the status each is answered with', () => {
+    for (const methods of Object.values(openapiDocument.paths)) {
+      for (const op of Object.values(methods) as (Operation & { operationId: OperationId })[]) {
+        const documented = Object.entries(op.responses).filter(([ status ]) => Number(status) >= 400)
+          .flatMap(([ status, r ]) => {
+            const schema = (r.content?.['application/json'] as { schema?: { properties?: { code?: { enum?: string[] } } } } | undefined)?.schema;
+            return (schema?.properties?.code?.enum ?? []).map(code => `${status} ${code}`);
+          });
+        const expected = [ ...new Set(OPERATION_ERRORS[op.operationId]) ].map(code => `${ERROR_INFO[code].status} ${code}`);
+        assert.deepEqual(documented.sort(), expected.sort(), op.operationId);
+      }
+    }
+    // The reader's complaint: /user/info's 401 spoke of push signatures, its 503 of avatar uploads.
+    const info = openapiDocument.paths['/api/v1/mp/account/user/info'].get.responses as unknown as Record<string, { description: string }>;
+    assert.doesNotMatch(info['401'].description, /SIGNATURE/);
+    assert.doesNotMatch(info['503'].description, /NOT_CONFIGURED|avatar/i);
+    assert.equal(info['400'], undefined, '/user/info takes no input: no 400');
+  });
+
+  it('the suite-wide check of answered codes flags a code an operation does not document', () => {
+    const seen = new ErrorsSeen();
+    seen.record({ routerName: 'getUserInfo', method: 'GET', path: '/api/v1/mp/account/user/info', status: 401, body: { code: 'TOKEN_EXPIRED', message: '' } });
+    seen.record({ method: 'POST', path: '/api/v1/mp/account/user/bindPhone', status: 400, body: { code: 'INVALID_BODY', message: '' } });
+    seen.record({ method: 'GET', path: '/api/v1/mp/account/user/info', status: 405, body: { code: 'METHOD_NOT_ALLOWED', message: '' } });
+    assert.deepEqual(seen.undocumented(), []);
+    seen.record({ routerName: 'getUserInfo', method: 'GET', path: '/api/v1/mp/account/user/info', status: 409, body: { code: 'PHONE_TAKEN', message: '' } });
+    // Answered before routing (no router name): found by method and path.
+    seen.record({ method: 'GET', path: '/api/v1/mp/account/avatar/abc', status: 413, body: { code: 'PAYLOAD_TOO_LARGE', message: '' } });
+    assert.deepEqual(seen.undocumented(), [ 'getUserInfo: PHONE_TAKEN', 'getAvatar: PAYLOAD_TOO_LARGE' ]);
   });
 
   it('examples are valid against their own schemas', () => {
