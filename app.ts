@@ -3,6 +3,7 @@ import type { Application, IBoot } from 'egg';
 import { hideSecretsFromConfigDump } from './config/dump';
 import { PathOnlyContextLogger } from './app/lib/context_logger';
 import { NoContextStorage } from './app/lib/context_storage';
+import { configuredApps } from './app/lib/apps';
 import { clientErrorResponse, configureServer, installLoadShedding } from './app/lib/http_server';
 import { reportTokenExpiry } from './app/lib/metrics';
 import { workerMetrics } from './app/lib/metrics_cluster';
@@ -45,10 +46,13 @@ export default class AppBootHook implements IBoot {
     // schedule's immediate run does the same in a cluster; this also covers processes where
     // 'all' schedules are not dispatched (egg-mock). Both share one refresh. Not awaited:
     // WeChat being down must not keep the app from serving.
-    const ctx = this.app.createAnonymousContext();
-    ctx.service.wxminiprogram.auth.checkToken().catch((err: unknown) => {
-      ctx.logger.error(err instanceof Error ? err : new Error(String(err)));
-    });
+    for (const { appid } of configuredApps(this.app.config.wxmp)) {
+      const ctx = this.app.createAnonymousContext();
+      ctx.wxAppid = appid;
+      ctx.service.wxminiprogram.auth.checkToken().catch((err: unknown) => {
+        ctx.logger.error(err instanceof Error ? err : new Error(String(err)));
+      });
+    }
   }
 
   async beforeClose(): Promise<void> {

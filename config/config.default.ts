@@ -1,9 +1,10 @@
 import type { Context, EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
 import type { HttpServerConfig } from '../app/lib/http_server';
+import { readAppsFile, type TokenMode, type WxAppConfig } from './apps';
 import { env, envInt, parseInternalKeys, previousJwtSecrets } from './env';
 import { mongoClientConfig } from './mongo_uri';
 
-export type TokenMode = 'classic' | 'stable';
+export type { TokenMode, WxAppConfig } from './apps';
 
 /** WeChat mini-program settings (the seed's `config.wxmpCf`). */
 export interface WxmpConfig {
@@ -39,6 +40,11 @@ export interface WxmpConfig {
   decryptMaxAgeSeconds: number;
   /** The message push endpoint (消息推送). */
   push: PushConfig;
+  /**
+   * The mini-programs served, from `WXMP_APPS_FILE` (config/apps.ts). Empty: the one app of
+   * `appid`, `secret`, `tokenMode` and `push` above. When set, those fields are its first app's.
+   */
+  apps: WxAppConfig[];
 }
 
 /** WeChat's message push: the URL/Token/EncodingAESKey filled in the mini-program console. */
@@ -220,11 +226,16 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
     verify: { algorithms: [ 'HS256' ] },
   };
 
+  const appsFile = env('WXMP_APPS_FILE');
+  const fromFile = appsFile === undefined ? undefined : readAppsFile(appsFile);
+  // prod refuses these lines before this runs (env.ts); elsewhere a bad file stops the start here.
+  if (fromFile?.problems.length) throw new Error(fromFile.problems.join('\n'));
+  const first = fromFile?.apps[0];
   const wxmp: WxmpConfig = {
-    appid: env('WXMP_APPID') ?? '',
-    secret: env('WXMP_SECRET') ?? '',
+    appid: first?.appid ?? env('WXMP_APPID') ?? '',
+    secret: first?.secret ?? env('WXMP_SECRET') ?? '',
     apiBase: (env('WXMP_API_BASE') ?? 'https://api.weixin.qq.com').replace(/\/+$/, ''),
-    tokenMode: env('WXMP_TOKEN_MODE') === 'stable' ? 'stable' : 'classic',
+    tokenMode: first?.tokenMode ?? (env('WXMP_TOKEN_MODE') === 'stable' ? 'stable' : 'classic'),
     requestTimeoutMs: 5000,
     tokenCheckInterval: '10s',
     tokenRefreshMarginSeconds: 300,
@@ -236,7 +247,8 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
     forcedRefreshMinAgeSeconds: 60,
     forcedRefreshIntervalSeconds: 60,
     decryptMaxAgeSeconds: envInt('WXMP_DECRYPT_MAX_AGE', 0),
-    push: { token: env('WXMP_PUSH_TOKEN') ?? '', aesKey: env('WXMP_PUSH_AES_KEY') ?? '', maxSkewSeconds: 300 },
+    push: { token: first?.push.token ?? env('WXMP_PUSH_TOKEN') ?? '', aesKey: first?.push.aesKey ?? env('WXMP_PUSH_AES_KEY') ?? '', maxSkewSeconds: 300 },
+    apps: fromFile?.apps ?? [],
   };
 
   const health: HealthConfig = { timeoutMs: 1000 };

@@ -1,3 +1,5 @@
+import { ONE_APP_VARIABLES, readAppsFile } from './apps';
+
 /**
  * The one place the configuration reads the environment. Every variable a deployment may
  * set is named here, so the README table and the code cannot drift apart silently.
@@ -5,6 +7,7 @@
 export type EnvName =
   | 'MONGODB_URI'
   | 'WXMP_APPID'
+  | 'WXMP_APPS_FILE'
   | 'WXMP_SECRET'
   | 'WXMP_API_BASE'
   | 'WXMP_TOKEN_MODE'
@@ -93,8 +96,16 @@ export function envInt(name: EnvName, fallback: number): number {
  * refuses before daemonising, so the operator sees the lines at once).
  */
 export function prodEnvProblems(): string[] {
-  const problems = REQUIRED_IN_PROD.filter(name => env(name) === undefined)
+  const appsFile = env('WXMP_APPS_FILE');
+  // With an apps file, the AppID and AppSecret come from it.
+  const required = appsFile === undefined ? REQUIRED_IN_PROD : REQUIRED_IN_PROD.filter(name => name !== 'WXMP_APPID' && name !== 'WXMP_SECRET');
+  const problems = required.filter(name => env(name) === undefined)
     .map(name => `missing environment variable ${name}`);
+  if (appsFile !== undefined) {
+    const both = ONE_APP_VARIABLES.filter(name => env(name) !== undefined);
+    if (both.length) problems.push(`WXMP_APPS_FILE is set, and so is ${both.join(', ')}: configure the apps in one place (move them into the file)`);
+    problems.push(...readAppsFile(appsFile).problems);
+  }
   const secret = env('JWT_SECRET');
   if (secret !== undefined && secret.length < MIN_JWT_SECRET_LENGTH) {
     problems.push(`JWT_SECRET must be at least ${MIN_JWT_SECRET_LENGTH} characters (got ${secret.length})`);

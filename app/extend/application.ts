@@ -4,12 +4,15 @@ import type { Application } from 'egg';
 import { mpConnection } from '../lib/db';
 import { RateLimiters } from '../lib/rate_limit';
 import { SingleFlight } from '../lib/single_flight';
+import type { MountedToken } from '../service/wxminiprogram/auth';
 
 const FLIGHTS = Symbol('Application#tokenFlights');
 const HOLDER = Symbol('Application#tokenHolderId');
 const JWT_KEY = Symbol('Application#jwtKey');
 const RATE_LIMITERS = Symbol('Application#rateLimiters');
 const PREVIOUS_KEYS = Symbol('Application#jwtPreviousKeys');
+const FAILING = Symbol('Application#tokenRefreshFailing');
+const TOKENS = Symbol('Application#wxTokens');
 
 interface Cache {
   [FLIGHTS]?: SingleFlight;
@@ -17,9 +20,25 @@ interface Cache {
   [JWT_KEY]?: { secret: string; key: KeyObject };
   [RATE_LIMITERS]?: RateLimiters;
   [PREVIOUS_KEYS]?: { secrets: string; keys: KeyObject[] };
+  [FAILING]?: Set<string>;
+  [TOKENS]?: Map<string, { token: string; info: MountedToken }>;
 }
 
 export default {
+  /** The AppIDs whose token refreshes fail in this process (logged when they start failing and when they recover). */
+  get tokenRefreshFailing(): Set<string> {
+    const self = this as Cache;
+    self[FAILING] ??= new Set();
+    return self[FAILING];
+  },
+
+  /** The mounted tokens of the apps after the first (the first app's is the seed's `app.wxToken`). */
+  get wxTokens(): Map<string, { token: string; info: MountedToken }> {
+    const self = this as Cache;
+    self[TOKENS] ??= new Map();
+    return self[TOKENS];
+  },
+
   /** One refresh at a time per token key inside this process. */
   get tokenFlights(): SingleFlight {
     const self = this as Cache;

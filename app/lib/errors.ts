@@ -5,7 +5,7 @@
  */
 export const ERROR_CODES = [
   'INVALID_PARAM', 'INVALID_BODY', 'DECRYPT_FAILED', 'DATA_INCOMPLETE', 'MALFORMED_REQUEST', 'OPENID_MISMATCH',
-  'INVALID_CODE', 'INVALID_IMAGE', 'INVALID_PUSH', 'WECHAT_INVALID_OPENID',
+  'INVALID_CODE', 'INVALID_IMAGE', 'INVALID_PUSH', 'WECHAT_INVALID_OPENID', 'APP_REQUIRED', 'UNKNOWN_APP',
   'UNAUTHORIZED', 'TOKEN_EXPIRED', 'USER_NOT_FOUND', 'INVALID_SIGNATURE',
   'WECHAT_RISK_BLOCKED', 'NOT_FOUND', 'METHOD_NOT_ALLOWED', 'REQUEST_TIMEOUT',
   'PHONE_TAKEN', 'UPLOAD_IN_PROGRESS', 'WECHAT_USER_INACTIVE', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'CONTENT_RISKY',
@@ -31,6 +31,8 @@ export const ERROR_INFO: Record<ErrorCode, { status: number; summary: string }> 
   INVALID_IMAGE: { status: 400, summary: 'not a JPEG/PNG/WebP, damaged, too many pixels or too long a shape' },
   INVALID_PUSH: { status: 400, summary: 'a push WeChat would not send: stale timestamp, undecryptable, another app, unparseable' },
   WECHAT_INVALID_OPENID: { status: 400, summary: 'WeChat does not know the user (40003)' },
+  APP_REQUIRED: { status: 400, summary: 'several mini-programs are served: name the appid' },
+  UNKNOWN_APP: { status: 400, summary: 'the appid is not a mini-program served here' },
   UNAUTHORIZED: { status: 401, summary: 'missing, malformed or invalid credentials' },
   TOKEN_EXPIRED: { status: 401, summary: 'the token expired' },
   USER_NOT_FOUND: { status: 401, summary: 'the token\'s user was deleted' },

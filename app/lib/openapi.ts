@@ -68,7 +68,7 @@ const PUSH: ErrorCode[] = [ 'NOT_FOUND', 'INVALID_SIGNATURE', 'INVALID_PUSH' ];
  * the HTTP layer (`ANY_REQUEST`), which /docs states once.
  */
 export const OPERATION_ERRORS: Record<OperationId, readonly ErrorCode[]> = {
-  wxmp: [ ...JSON_BODY, 'RATE_LIMITED', ...CODE_EXCHANGE, 'DECRYPT_FAILED', 'OPENID_MISMATCH', ...SERVER ],
+  wxmp: [ ...JSON_BODY, 'APP_REQUIRED', 'UNKNOWN_APP', 'RATE_LIMITED', ...CODE_EXCHANGE, 'DECRYPT_FAILED', 'OPENID_MISMATCH', ...SERVER ],
   session: [ 'UNAUTHORIZED', 'TOKEN_EXPIRED', 'INTERNAL_ERROR', 'OVERLOADED' ],
   getUserInfo: [ ...AUTH, ...SERVER ],
   refreshToken: [ ...AUTH, ...SERVER ],
@@ -80,9 +80,11 @@ export const OPERATION_ERRORS: Record<OperationId, readonly ErrorCode[]> = {
   deleteUser: [ ...AUTH, ...SERVER ],
   wxmpPushVerify: [ ...PUSH, 'INTERNAL_ERROR', 'OVERLOADED' ],
   wxmpPush: [ ...PUSH, 'PAYLOAD_TOO_LARGE', ...SERVER ],
+  wxmpPushVerifyApp: [ ...PUSH, 'INTERNAL_ERROR', 'OVERLOADED' ],
+  wxmpPushApp: [ ...PUSH, 'PAYLOAD_TOO_LARGE', ...SERVER ],
   health: [ 'INTERNAL_ERROR' ],
-  internalAccessToken: [ ...INTERNAL_KEY, ...WECHAT_WITH_TOKEN, ...SERVER ],
-  internalAccessTokenRefresh: [ ...INTERNAL_KEY, ...JSON_BODY, ...WECHAT_WITH_TOKEN, ...SERVER ],
+  internalAccessToken: [ ...INTERNAL_KEY, 'INVALID_PARAM', 'APP_REQUIRED', 'UNKNOWN_APP', ...WECHAT_WITH_TOKEN, ...SERVER ],
+  internalAccessTokenRefresh: [ ...INTERNAL_KEY, ...JSON_BODY, 'APP_REQUIRED', 'UNKNOWN_APP', ...WECHAT_WITH_TOKEN, ...SERVER ],
   metrics: [ ...INTERNAL_KEY, 'INTERNAL_ERROR', 'OVERLOADED' ],
 };
 
@@ -126,6 +128,10 @@ const PUSH_QUERY: Record<string, unknown>[] = [
   { name: 'nonce', in: 'query', required: true, schema: { type: 'string' }, example: '1320562132' },
 ];
 const PUBLIC: never[] = [];
+/** Which mini-program's token: required when several are served. */
+const APPID_QUERY: Record<string, unknown> = { name: 'appid', in: 'query', required: false, schema: { type: 'string' }, description: 'The AppID; required when several mini-programs are served (400 APP_REQUIRED), optional with one', example: 'wx0123456789abcdef' };
+/** The mini-program a per-app URL is for. */
+const APPID_PATH: Record<string, unknown>[] = [{ name: 'appid', in: 'path', required: true, schema: { type: 'string' }, description: 'The AppID; its Token and EncodingAESKey check the push. 404 for an AppID not served here', example: 'wx0123456789abcdef' }];
 
 const USER_INFO_REQUIRED = [ 'uid', 'telphone', '_merchant' ];
 /** `userInfo` as info/refreshToken return it; login's adds the stored `language`. */
@@ -182,6 +188,7 @@ export const openapiDocument = {
         required: [ 'jscode' ],
         properties: {
           jscode: JSCODE,
+          appid: { type: 'string', pattern: '^wx[A-Za-z0-9]{16,32}$', 'x-rule': 'an AppID (wx followed by 16 or more letters or digits)', description: 'The mini-program logging in (`wx.getAccountInfoSync().miniProgram.appId`). Optional: WeChat\'s Referer names it too, and a deployment of one app needs neither', examples: [ 'wx0123456789abcdef' ] },
           encryptedData: { ...ENCRYPTED_DATA, description: 'From `wx.getUserProfile()`/`getUserInfo()` to store the profile (send with `iv`)' },
           iv: IV,
         },
@@ -200,21 +207,21 @@ export const openapiDocument = {
       },
       LoginResponse: {
         type: 'object',
-        required: [ 'token', 'isWXAuth', 'userInfo' ],
+        required: [ 'token', 'isWXAuth', 'userInfo', 'apps' ],
         additionalProperties: false,
-        properties: { token: { type: 'string' }, isWXAuth: { type: 'boolean' }, userInfo: ref('LoginUserInfo') },
+        properties: { token: { type: 'string' }, isWXAuth: { type: 'boolean' }, userInfo: ref('LoginUserInfo'), apps: { type: 'array', items: { type: 'string' }, description: 'The mini-programs the user has logged in to (one person across apps: unionid)' } },
       },
       ProfileResponse: {
         type: 'object',
-        required: [ 'isWXAuth', 'userInfo' ],
+        required: [ 'isWXAuth', 'userInfo', 'apps' ],
         additionalProperties: false,
-        properties: { isWXAuth: { type: 'boolean' }, userInfo: ref('ProfileUserInfo') },
+        properties: { isWXAuth: { type: 'boolean' }, userInfo: ref('ProfileUserInfo'), apps: { type: 'array', items: { type: 'string' }, description: 'The mini-programs the user has logged in to (one person across apps: unionid)' } },
       },
       RefreshResponse: {
         type: 'object',
-        required: [ 'token', 'isWXAuth', 'userInfo' ],
+        required: [ 'token', 'isWXAuth', 'userInfo', 'apps' ],
         additionalProperties: false,
-        properties: { token: { type: 'string' }, isWXAuth: { type: 'boolean' }, userInfo: ref('ProfileUserInfo') },
+        properties: { token: { type: 'string' }, isWXAuth: { type: 'boolean' }, userInfo: ref('ProfileUserInfo'), apps: { type: 'array', items: { type: 'string' }, description: 'The mini-programs the user has logged in to (one person across apps: unionid)' } },
       },
       BindPhoneRequest: {
         type: 'object',
@@ -253,7 +260,10 @@ export const openapiDocument = {
       ReportedToken: {
         type: 'object',
         required: [ 'access_token' ],
-        properties: { access_token: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,1024}$', 'x-rule': 'the access_token WeChat rejected', examples: [ 'AT_the_one_wechat_rejected' ] } },
+        properties: {
+          access_token: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,1024}$', 'x-rule': 'the access_token WeChat rejected', examples: [ 'AT_the_one_wechat_rejected' ] },
+          appid: { type: 'string', pattern: '^wx[A-Za-z0-9]{16,32}$', 'x-rule': 'an AppID', description: 'The token\'s mini-program (or `?appid=`); required when several are served' },
+        },
       },
       AccessToken: {
         type: 'object',
@@ -293,7 +303,8 @@ export const openapiDocument = {
         properties: {
           uid: { type: 'string' },
           isWXAuth: { type: 'boolean' },
-          openId: { type: 'string' },
+          openId: { type: 'string', description: 'The user\'s openid in the token\'s app' },
+          appid: { type: 'string', description: 'The mini-program the token is for (absent in tokens issued before several apps were served: the first app\'s)' },
           mid: nullable('string'),
           role: nullable('string'),
           iat: { type: 'integer' },
@@ -302,7 +313,7 @@ export const openapiDocument = {
       },
       Health: {
         type: 'object',
-        required: [ 'status', 'mongo', 'wxToken', 'wxTokenAgeSeconds', 'wxTokenLastFailure', 'wxSecret', 'avatars', 'load' ],
+        required: [ 'status', 'mongo', 'wxToken', 'wxTokenAgeSeconds', 'wxTokenLastFailure', 'wxSecret', 'apps', 'avatars', 'load' ],
         additionalProperties: false,
         properties: {
           status: { enum: [ 'ok', 'degraded' ], description: '`degraded` (HTTP 200) when the token is missing or cannot be refreshed' },
@@ -314,6 +325,23 @@ export const openapiDocument = {
             description: 'While refreshes fail: WeChat\'s errcode (40125: wrong AppSecret; -2: no usable answer) and when',
           },
           wxSecret: { enum: [ 'ok', 'rejected', 'unknown' ], description: 'What WeChat last said of the AppSecret on any call carrying it, logins included: `rejected` (40125/40013, the status is then `degraded`) until a call succeeds again' },
+          apps: {
+            type: 'array',
+            description: 'Each mini-program served: its token and AppSecret state (the fields above are the worst of these)',
+            items: {
+              type: 'object',
+              required: [ 'appid', 'name', 'wxToken', 'wxTokenAgeSeconds', 'wxTokenLastFailure', 'wxSecret' ],
+              additionalProperties: false,
+              properties: {
+                appid: { type: 'string' },
+                name: { type: 'string' },
+                wxToken: { enum: [ 'ok', 'missing', 'refresh_failing' ] },
+                wxTokenAgeSeconds: nullable('integer'),
+                wxTokenLastFailure: { oneOf: [{ type: 'null' }, { type: 'object', required: [ 'errcode', 'at' ], properties: { errcode: { type: 'integer' }, at: { type: 'string' } } }] },
+                wxSecret: { enum: [ 'ok', 'rejected', 'unknown' ] },
+              },
+            },
+          },
           avatars: { enum: [ 'ok', 'not_configured' ], description: '`not_configured`: no PUBLIC_BASE_URL, avatar uploads answer 503' },
           load: {
             type: 'object',
@@ -336,7 +364,7 @@ export const openapiDocument = {
         security: PUBLIC,
         requestBody: jsonBody('LoginRequest', { jscode: '0a3Xyz1w3bCdEf0Gh2ij3k4LmN5oPq6r' }),
         responses: {
-          200: ok('Logged in', 'LoginResponse', { token: EXAMPLE_TOKEN, isWXAuth: true, userInfo: { ...EXAMPLE_PROFILE, telphone: null, language: 'zh_CN' } }),
+          200: ok('Logged in', 'LoginResponse', { token: EXAMPLE_TOKEN, isWXAuth: true, userInfo: { ...EXAMPLE_PROFILE, telphone: null, language: 'zh_CN' }, apps: [ 'wx0123456789abcdef' ] }),
           ...errorResponses('wxmp'),
         },
       },
@@ -347,7 +375,7 @@ export const openapiDocument = {
         tags: [ 'account' ],
         summary: 'The verified token\'s claims (no database read)',
         responses: {
-          200: ok('Claims', 'SessionClaims', { uid: EXAMPLE_PROFILE.uid, isWXAuth: true, openId: 'oAbC123dEf456', mid: null, role: null, iat: 1764000000, exp: 1764604800 }),
+          200: ok('Claims', 'SessionClaims', { uid: EXAMPLE_PROFILE.uid, isWXAuth: true, openId: 'oAbC123dEf456', appid: 'wx0123456789abcdef', mid: null, role: null, iat: 1764000000, exp: 1764604800 }),
           ...errorResponses('session'),
         },
       },
@@ -357,7 +385,7 @@ export const openapiDocument = {
         operationId: 'getUserInfo',
         tags: [ 'account' ],
         summary: 'The caller\'s own profile',
-        responses: { 200: ok('Profile', 'ProfileResponse', { isWXAuth: true, userInfo: EXAMPLE_PROFILE }), ...errorResponses('getUserInfo') },
+        responses: { 200: ok('Profile', 'ProfileResponse', { isWXAuth: true, userInfo: EXAMPLE_PROFILE, apps: [ 'wx0123456789abcdef', 'wxfedcba9876543210' ] }), ...errorResponses('getUserInfo') },
       },
     },
     '/api/v1/mp/account/refreshToken': {
@@ -365,7 +393,7 @@ export const openapiDocument = {
         operationId: 'refreshToken',
         tags: [ 'account' ],
         summary: 'A fresh token from the current user record',
-        responses: { 200: ok('New token', 'RefreshResponse', { token: EXAMPLE_TOKEN, isWXAuth: true, userInfo: EXAMPLE_PROFILE }), ...errorResponses('refreshToken') },
+        responses: { 200: ok('New token', 'RefreshResponse', { token: EXAMPLE_TOKEN, isWXAuth: true, userInfo: EXAMPLE_PROFILE, apps: [ 'wx0123456789abcdef' ] }), ...errorResponses('refreshToken') },
       },
     },
     '/api/v1/mp/account/user/bindPhone': {
@@ -385,7 +413,7 @@ export const openapiDocument = {
         summary: 'Set the nickname and profile fields (content-checked)',
         description: 'The nickname is trimmed and checked with msg_sec_check (scene 1): `risky` is a 422 and nothing is stored; `review` is stored (and logged). The user becomes `isWXAuth: true`. Answers like `info`.',
         requestBody: jsonBody('ProfileRequest', { nickName: '小明', gender: 1, city: 'Shenzhen' }),
-        responses: { 200: ok('Stored', 'ProfileResponse', { isWXAuth: true, userInfo: { ...EXAMPLE_PROFILE, nickName: '小明' } }), ...errorResponses('wxmpProfile') },
+        responses: { 200: ok('Stored', 'ProfileResponse', { isWXAuth: true, userInfo: { ...EXAMPLE_PROFILE, nickName: '小明' }, apps: [ 'wx0123456789abcdef' ] }), ...errorResponses('wxmpProfile') },
       },
     },
     '/api/v1/mp/account/user/avatar': {
@@ -473,12 +501,50 @@ export const openapiDocument = {
         },
       },
     },
+    '/api/v1/mp/wechat/push/{appid}': {
+      get: {
+        operationId: 'wxmpPushVerifyApp',
+        tags: [ 'wechat' ],
+        summary: 'Message push URL check of one mini-program (several served)',
+        description: 'Echoes `echostr` when `signature = sha1(sort([Token, timestamp, nonce]).join(""))`. 404 unless `WXMP_PUSH_TOKEN` is set.',
+        security: PUBLIC,
+        parameters: APPID_PATH.concat(PUSH_QUERY).concat([{ name: 'echostr', in: 'query', required: true, schema: { type: 'string' } }]),
+        responses: {
+          200: { description: 'The echostr, verbatim', content: { 'text/plain': { schema: { type: 'string' }, example: '8233428367125447041' } } },
+          ...errorResponses('wxmpPushVerifyApp'),
+        },
+      },
+      post: {
+        operationId: 'wxmpPushApp',
+        tags: [ 'wechat' ],
+        summary: 'Message push of one mini-program (several served)',
+        description: 'JSON or XML as the console\'s data format says. Plaintext mode: `signature` is checked. Safe mode (`WXMP_PUSH_AES_KEY` set): only encrypted pushes (`encrypt_type=aes`), `msg_signature` checked, `Encrypt` decrypted and its appid checked. Timestamps more than 5 minutes off are refused. Each message is stored once (7 days) and handled once; repeats are acknowledged.',
+        security: PUBLIC,
+        parameters: APPID_PATH.concat(PUSH_QUERY).concat([
+          { name: 'openid', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'encrypt_type', in: 'query', required: false, schema: { enum: [ 'aes' ] } },
+          { name: 'msg_signature', in: 'query', required: false, schema: { type: 'string' }, description: 'Safe mode: sha1(sort([Token, timestamp, nonce, Encrypt]).join(""))' },
+        ]),
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': { schema: { type: 'object' }, example: { ToUserName: 'gh_97417a04a28d', Encrypt: 'hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2LdJF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIbgU6ux5VTjg==' } },
+            'text/xml': { schema: { type: 'string' }, example: '<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName><Encrypt><![CDATA[hyzAe4Oz...]]></Encrypt></xml>' },
+          },
+        },
+        responses: {
+          200: { description: 'Stored (or already stored): WeChat stops retrying', content: { 'text/plain': { schema: { const: 'success' }, example: 'success' } } },
+          ...errorResponses('wxmpPushApp'),
+        },
+      },
+    },
     '/api/v1/internal/wx/access_token': {
       get: {
         operationId: 'internalAccessToken',
         tags: [ 'internal' ],
         summary: 'The current access_token, for the team\'s other backends (中控服务器)',
         security: [{ internalKey: [] }],
+        parameters: [ APPID_QUERY ],
         responses: { 200: ok('The token', 'AccessToken', { access_token: 'AT_0123456789', expires_in: 6890, expires_at: 1764010000 }), ...errorResponses('internalAccessToken') },
       },
     },
@@ -487,6 +553,7 @@ export const openapiDocument = {
         operationId: 'internalAccessTokenRefresh',
         tags: [ 'internal' ],
         summary: 'Report a token WeChat rejected (40001/42001): compare-and-set refresh',
+        parameters: [ APPID_QUERY ],
         description: 'If it is still the current token it is invalidated and refreshed once (concurrent reports cost one upstream call); if it is already stale, the current token is answered without calling WeChat.',
         security: [{ internalKey: [] }],
         requestBody: jsonBody('ReportedToken', { access_token: 'AT_the_one_wechat_rejected' }),
@@ -512,8 +579,8 @@ export const openapiDocument = {
         summary: 'Liveness and readiness',
         security: PUBLIC,
         responses: {
-          200: ok('Serving', 'Health', { status: 'ok', mongo: 'up', wxToken: 'ok', wxTokenAgeSeconds: 42, wxTokenLastFailure: null, wxSecret: 'ok', avatars: 'ok', load: { inFlight: 3, bodyPending: 0, saturated: false } }),
-          503: ok('MongoDB down, or this worker saturated', 'Health', { status: 'degraded', mongo: 'down', wxToken: 'missing', wxTokenAgeSeconds: null, wxTokenLastFailure: null, wxSecret: 'ok', avatars: 'ok', load: { inFlight: 0, bodyPending: 0, saturated: false } }),
+          200: ok('Serving', 'Health', { status: 'ok', mongo: 'up', wxToken: 'ok', wxTokenAgeSeconds: 42, wxTokenLastFailure: null, wxSecret: 'ok', apps: [{ appid: 'wx0123456789abcdef', name: 'shop', wxToken: 'ok', wxTokenAgeSeconds: 42, wxTokenLastFailure: null, wxSecret: 'ok' }], avatars: 'ok', load: { inFlight: 3, bodyPending: 0, saturated: false } }),
+          503: ok('MongoDB down, or this worker saturated', 'Health', { status: 'degraded', mongo: 'down', wxToken: 'missing', wxTokenAgeSeconds: null, wxTokenLastFailure: null, wxSecret: 'ok', apps: [{ appid: 'wx0123456789abcdef', name: 'shop', wxToken: 'missing', wxTokenAgeSeconds: null, wxTokenLastFailure: null, wxSecret: 'unknown' }], avatars: 'ok', load: { inFlight: 0, bodyPending: 0, saturated: false } }),
           ...errorResponses('health'),
         },
       },
@@ -522,13 +589,14 @@ export const openapiDocument = {
 } as const;
 
 /** The operations, by operationId (= the seed's route names). */
-export type OperationId = 'health' | 'wxmp' | 'wxmpBindPhone' | 'getUserInfo' | 'refreshToken' | 'session' | 'wxmpRun' | 'wxmpPushVerify' | 'wxmpPush'
+export type OperationId = 'health' | 'wxmp' | 'wxmpBindPhone' | 'getUserInfo' | 'refreshToken' | 'session' | 'wxmpRun' | 'wxmpPushVerify' | 'wxmpPush' | 'wxmpPushVerifyApp' | 'wxmpPushApp'
 | 'wxmpProfile' | 'wxmpAvatar' | 'getAvatar' | 'deleteUser'
 | 'internalAccessToken' | 'internalAccessTokenRefresh' | 'metrics';
 
 /** Bodies as the schemas above admit them (checked before a controller reads them). */
 export interface LoginBody {
   jscode: string;
+  appid?: string;
   encryptedData?: string;
   iv?: string;
 }

@@ -94,7 +94,7 @@ export class WeChatDouble {
   private readonly apps = new Map<string, string>();
   private readonly classic = new Map<string, TokenSlot>();
   private readonly stable = new Map<string, TokenSlot>();
-  private readonly loginCodes = new Map<string, { appid: string; openid: string; used: boolean }>();
+  private readonly loginCodes = new Map<string, { appid: string; openid: string; unionid: string | null; used: boolean }>();
   private readonly phoneCodes = new Map<string, { appid: string; phoneNumber: string; countryCode: string; used: boolean }>();
   private readonly riskyOpenids = new Set<string>();
   private readonly loginTimes = new Map<string, number[]>();
@@ -120,10 +120,14 @@ export class WeChatDouble {
 
   // ---- the mini-program side (what wx.login / getPhoneNumber would give the client) ----
 
-  /** A fresh single-use login code for `openid`, as wx.login returns one. */
-  issueLoginCode(appid: string, openid: string): string {
+  /**
+   * A fresh single-use login code for `openid`, as wx.login returns one. jscode2session then
+   * answers `unionid` (the person across the apps of one open-platform account): the one given,
+   * none for `null` (an app not bound to an open-platform account), else one derived from the openid.
+   */
+  issueLoginCode(appid: string, openid: string, unionid?: string | null): string {
     const code = `lc_${crypto.randomBytes(12).toString('hex')}`;
-    this.loginCodes.set(code, { appid, openid, used: false });
+    this.loginCodes.set(code, { appid, openid, unionid: unionid === undefined ? this.unionidFor(openid) : unionid, used: false });
     this.knownOpenids.add(`${appid}:${openid}`);
     return code;
   }
@@ -350,7 +354,7 @@ export class WeChatDouble {
     const sessionKey = this.sessionKeyFor(appid, entry.openid);
     ISSUED_SESSION_KEYS.add(sessionKey);
     this.lastVisit.set(`${appid}:${entry.openid}`, now);
-    return { openid: entry.openid, session_key: sessionKey, unionid: this.unionidFor(entry.openid) };
+    return { openid: entry.openid, session_key: sessionKey, ...(entry.unionid === null ? {} : { unionid: entry.unionid }) };
   }
 
   private phoneNumber(accessToken: string, code: string): object {
@@ -416,7 +420,8 @@ export class WeChatDouble {
     switch (`${method} ${path}`) {
       case 'POST /sandbox/login': {
         const count = Math.min(Number(body.count ?? 1) || 1, 100_000);
-        const codes = Array.from({ length: count }, () => this.issueLoginCode(appid, String(body.openid)));
+        const unionid = typeof body.unionid === 'string' ? body.unionid : undefined;
+        const codes = Array.from({ length: count }, () => this.issueLoginCode(appid, String(body.openid), unionid));
         return count === 1 && body.count === undefined ? { code: codes[0] } : { codes };
       }
       case 'POST /sandbox/phone-code': return { code: this.issuePhoneCode(appid, String(body.phoneNumber), String(body.countryCode ?? '86')) };

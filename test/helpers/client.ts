@@ -6,15 +6,23 @@ import { wechat } from './sandbox';
 
 /** Plays the mini-program against the test app and the WeChat double. */
 export class MiniProgram {
-  constructor(private readonly app: MockApplication, readonly openid = `o_${crypto.randomBytes(8).toString('hex')}`) {}
+  /**
+   * One person in one mini-program (`appid`, the app's first app when not given). `unionid`:
+   * the person across apps (a string), none (`null`), or derived from the openid (undefined).
+   */
+  constructor(
+    private readonly app: MockApplication,
+    readonly openid = `o_${crypto.randomBytes(8).toString('hex')}`,
+    private readonly person: { appid?: string; unionid?: string | null } = {},
+  ) {}
 
   get appid(): string {
-    return this.app.config.wxmp.appid;
+    return this.person.appid ?? this.app.config.wxmp.appid;
   }
 
   /** wx.login */
   loginCode(): string {
-    return wechat().issueLoginCode(this.appid, this.openid);
+    return wechat().issueLoginCode(this.appid, this.openid, this.person.unionid);
   }
 
   get sessionKey(): string {
@@ -27,11 +35,18 @@ export class MiniProgram {
   }
 
   profile(): Record<string, unknown> {
-    return { openId: this.openid, nickName: '微信用户', gender: 1, city: 'Shenzhen', province: 'Guangdong', country: 'China', avatarUrl: 'https://thirdwx.qlogo.cn/a.png', language: 'zh_CN', unionId: `un_${this.openid}` };
+    return { openId: this.openid, nickName: '微信用户', gender: 1, city: 'Shenzhen', province: 'Guangdong', country: 'China', avatarUrl: 'https://thirdwx.qlogo.cn/a.png', language: 'zh_CN', ...this.unionIdField() };
+  }
+
+  /** The unionId WeChat puts in decrypted user data: the one jscode2session gives. */
+  private unionIdField(): { unionId?: string } {
+    if (this.person.unionid === null) return {};
+    return { unionId: this.person.unionid ?? wechat().unionidFor(this.openid) };
   }
 
   async login(withProfile = false): Promise<{ token: string; isWXAuth: boolean; userInfo: Record<string, unknown> }> {
-    const body = withProfile ? { jscode: this.loginCode(), ...this.encrypt(this.profile()) } : { jscode: this.loginCode() };
+    const named = this.person.appid ? { appid: this.person.appid } : {};
+    const body = withProfile ? { jscode: this.loginCode(), ...this.encrypt(this.profile()), ...named } : { jscode: this.loginCode(), ...named };
     const res = await this.app.httpRequest().post('/api/v1/mp/account/user/auth').send(body)
       .expect(200);
     return res.body;

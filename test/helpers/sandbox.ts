@@ -19,7 +19,8 @@ export async function resetTokens(...apps: MockApplication[]): Promise<void> {
   for (const app of apps) {
     app.wxToken = undefined;
     app.wxTokenInfo = undefined;
-    app.tokenRefreshFailing = false;
+    app.tokenRefreshFailing.clear();
+    app.wxTokens.clear();
   }
   wechat().clearFaults();
   wechat().resetCounts();

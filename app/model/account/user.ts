@@ -20,9 +20,21 @@ export interface IMerchantRef {
   role?: string;
 }
 
+/** One mini-program a person uses, and their openid in it. */
+export interface IAppLink {
+  appid: string;
+  openid: string;
+}
+
 export interface IUser {
   _id: Types.ObjectId;
+  /** The openid in the app the user first came from (`appid`). */
   openId: string;
+  /** The app the user first came from; absent on users of the one-app release (they came from the first app). */
+  appid?: string;
+  /** Every app the user has logged in to, with their openid there (one person across apps: WeChat's unionid). */
+  wxApps?: IAppLink[];
+  /** WeChat's id of the person across the apps of one open-platform account; unique among users. */
   unionid?: string;
   /** True once the user shared their profile (encryptedData at login). */
   isWXAuth: boolean;
@@ -53,8 +65,14 @@ export default (app: Application) => {
     _id: { type: Schema.Types.ObjectId, required: true },
     role: String,
   }, { _id: false });
+  const appLink = new Schema<IAppLink>({
+    appid: { type: String, required: true },
+    openid: { type: String, required: true },
+  }, { _id: false });
   const userSchema = new Schema<IUser, UserModel>({
     openId: { type: String, required: true, unique: true },
+    appid: String,
+    wxApps: { type: [ appLink ], default: undefined },
     unionid: String,
     isWXAuth: { type: Boolean, default: false },
     wxUserInfo,
@@ -64,5 +82,9 @@ export default (app: Application) => {
   }, { timestamps: true });
   // A number belongs to at most one user: concurrent binds of one number cannot both win.
   userSchema.index({ telphone: 1 }, { unique: true, partialFilterExpression: { telphone: { $type: 'string' } } });
+  // One person, one user: concurrent first logins of one person in two apps cannot both insert.
+  userSchema.index({ unionid: 1 }, { unique: true, partialFilterExpression: { unionid: { $type: 'string' } } });
+  // A login finds its user by the openid of its app.
+  userSchema.index({ 'wxApps.openid': 1 });
   return mpConnection(app).model<IUser, UserModel>('user', userSchema);
 };

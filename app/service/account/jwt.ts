@@ -6,7 +6,10 @@ import { UnauthorizedError } from '../../lib/errors';
 export interface SessionClaims {
   uid: string;
   isWXAuth: boolean;
+  /** The user's openid in the token's app. */
   openId: string;
+  /** The mini-program the token was issued for; absent in tokens of the one-app release (the first app's). */
+  appid?: string;
   mid: string | null;
   role: string | null;
 }
@@ -19,7 +22,7 @@ const CLOCK_SKEW_SECONDS = 60;
 
 function isClaims(value: unknown): value is VerifiedClaims {
   const v = value as Partial<SessionClaims> | null;
-  return !!v && typeof v === 'object' && typeof v.uid === 'string' && typeof v.openId === 'string';
+  return !!v && typeof v === 'object' && typeof v.uid === 'string' && typeof v.openId === 'string' && (v.appid === undefined || typeof v.appid === 'string');
 }
 
 function invalid(): UnauthorizedError {

@@ -74,18 +74,37 @@ export default class WxmpAuthService extends WxmpIndexService {
     return this.MODEL.findOne({ type, appid: this.WXAuth.appid }, 'access_token expires_in updateTime').lean<TokenRecord>();
   }
 
+  /** The first app's token is the seed's `app.wxToken`; the others' are in `app.wxTokens`. */
+  private get isFirstApp(): boolean {
+    return this.WXAuth.appid === this.config.wxmp.appid;
+  }
+
+  private mounted(): { token?: string; info?: MountedToken } {
+    if (this.isFirstApp) return { token: this.app.wxToken, info: this.app.wxTokenInfo };
+    return this.app.wxTokens.get(this.WXAuth.appid) ?? {};
+  }
+
   private mount(record: TokenRecord): void {
-    this.app.wxToken = record.access_token;
-    this.app.wxTokenInfo = { updateTime: record.updateTime, expiresAt: expiresAt(record) };
+    const info = { updateTime: record.updateTime, expiresAt: expiresAt(record) };
+    if (this.isFirstApp) {
+      this.app.wxToken = record.access_token;
+      this.app.wxTokenInfo = info;
+    } else {
+      this.app.wxTokens.set(this.WXAuth.appid, { token: record.access_token, info });
+    }
   }
 
   private unmount(): void {
-    this.app.wxToken = undefined;
-    this.app.wxTokenInfo = undefined;
+    if (this.isFirstApp) {
+      this.app.wxToken = undefined;
+      this.app.wxTokenInfo = undefined;
+    } else {
+      this.app.wxTokens.delete(this.WXAuth.appid);
+    }
   }
 
   private unmountIfExpired(): void {
-    const info = this.app.wxTokenInfo;
+    const { info } = this.mounted();
     if (info && !usableUntil(info.expiresAt)) this.unmount();
   }
 
@@ -102,14 +121,13 @@ export default class WxmpAuthService extends WxmpIndexService {
     }
     try {
       this.mount(await this.MPAuth(type));
-      if (this.app.tokenRefreshFailing) {
-        this.app.tokenRefreshFailing = false;
-        this.ctx.logger.info('[token_refresh] recovered: refreshes succeed again');
+      if (this.app.tokenRefreshFailing.delete(this.WXAuth.appid)) {
+        this.ctx.logger.info('[token_refresh] recovered: refreshes for appid %s succeed again', this.WXAuth.appid);
       }
     } catch (err) {
       // Logged when refreshes start failing, not on every 10-second check while they do.
-      if (!this.app.tokenRefreshFailing) this.reportFailure(err);
-      this.app.tokenRefreshFailing = true;
+      if (!this.app.tokenRefreshFailing.has(this.WXAuth.appid)) this.reportFailure(err);
+      this.app.tokenRefreshFailing.add(this.WXAuth.appid);
       if (record && this.isUsable(record)) this.mount(record);
       else this.unmountIfExpired();
     }
@@ -117,8 +135,7 @@ export default class WxmpAuthService extends WxmpIndexService {
 
   /** A usable token: the mounted one when it has time left, else the stored one, else a fresh one. */
   async getToken(type = TOKEN_TYPE_MINIPROGRAM): Promise<string> {
-    const mounted = this.app.wxToken;
-    const info = this.app.wxTokenInfo;
+    const { token: mounted, info } = this.mounted();
     if (mounted && info && usableUntil(info.expiresAt)) return mounted;
     const record = await this.findRecord(type);
     if (record && this.isUsable(record)) {
@@ -154,7 +171,7 @@ export default class WxmpAuthService extends WxmpIndexService {
    */
   async current(type = TOKEN_TYPE_MINIPROGRAM): Promise<{ access_token: string; expiresAt: number }> {
     const access_token = await this.getToken(type);
-    const info = this.app.wxTokenInfo;
+    const { info } = this.mounted();
     return { access_token, expiresAt: info?.expiresAt ?? Date.now() };
   }
 
@@ -342,7 +359,7 @@ export default class WxmpAuthService extends WxmpIndexService {
    */
   async invalidateToken(token: string, type = TOKEN_TYPE_MINIPROGRAM): Promise<void> {
     await this.MODEL.deleteOne({ type, appid: this.WXAuth.appid, access_token: token });
-    if (this.app.wxToken === token) this.unmount();
+    if (this.mounted().token === token) this.unmount();
   }
 
   /**
@@ -366,8 +383,8 @@ export default class WxmpAuthService extends WxmpIndexService {
       this.ctx.logger.error('[token_refresh] CONFIGURATION ERROR: WeChat refused appid %s with errcode %d (%s); check WXMP_APPID/WXMP_SECRET and the IP whitelist; not retried',
         this.WXAuth.appid, err.errcode, err.errmsg);
     } else if (err instanceof WeChatError) {
-      this.ctx.logger.warn('[token_refresh] refresh failed: %s errcode=%d (%s); keeping the current token while it is valid',
-        err.failure, err.errcode, err.errmsg);
+      this.ctx.logger.warn('[token_refresh] refresh for appid %s failed: %s errcode=%d (%s); keeping the current token while it is valid',
+        this.WXAuth.appid, err.failure, err.errcode, err.errmsg);
     } else if (err instanceof ApiError) {
       this.ctx.logger.warn('[token_refresh] refresh failed: %s', err.message);
     } else {

@@ -114,7 +114,8 @@ export default class WxmpPushService extends WxmpIndexService {
   async receive(query: PushQuery, body: unknown): Promise<void> {
     const message = await this.open(query, body);
     if (typeof message.MsgType !== 'string' || !message.MsgType) throw invalidPush('The message has no MsgType');
-    const id = dedupKey(message);
+    // The first app's keys are as the one-app release wrote them; other apps' carry their AppID.
+    const id = this.WXAuth.appid === this.config.wxmp.appid ? dedupKey(message) : `${this.WXAuth.appid}:${dedupKey(message)}`;
     try {
       await this.ctx.models.PushEvent.create({
         _id: id, appid: this.WXAuth.appid, msgType: message.MsgType, event: typeof message.Event === 'string' ? message.Event : undefined,

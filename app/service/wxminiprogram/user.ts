@@ -5,8 +5,8 @@ import WXBizDataCrypt from '../../lib/WXBizDataCrypt';
 import { isDuplicateKey, retryOnDuplicateKey } from '../../lib/db';
 import { ApiError, BadRequestError, ConflictError, UnauthorizedError, WeChatError } from '../../lib/errors';
 import type { ProfileBody } from '../../lib/openapi';
-import type { IBasicUser } from '../../model/basics/user/user';
-import type { IMerchantRef, IUser, IWxUserInfo } from '../../model/account/user';
+import type { IBasicUser, IBasicWxLink } from '../../model/basics/user/user';
+import type { IAppLink, IMerchantRef, IUser, IWxUserInfo } from '../../model/account/user';
 import type { SessionClaims } from '../account/jwt';
 import type { WeChatReply } from './client';
 
@@ -47,11 +47,14 @@ export interface SessionAnswer<U> {
   token: string;
   isWXAuth: boolean;
   userInfo: U;
+  /** The mini-programs the user has logged in to (one person across apps: unionid). */
+  apps: string[];
 }
 
 export interface ProfileAnswer {
   isWXAuth: boolean;
   userInfo: ProfileUserInfo;
+  apps: string[];
 }
 
 interface Jscode2SessionReply extends WeChatReply {
@@ -70,11 +73,11 @@ interface DecryptedUserData extends IWxUserInfo {
   unionId?: string;
 }
 
-type LeanUser = Pick<IUser, '_id' | 'openId' | 'isWXAuth' | 'wxUserInfo' | 'telphone' | '_merchant' | 'unionid'>;
+type LeanUser = Pick<IUser, '_id' | 'openId' | 'appid' | 'wxApps' | 'isWXAuth' | 'wxUserInfo' | 'telphone' | '_merchant' | 'unionid'>;
 
 const PROFILE_STRING_FIELDS = [ 'nickName', 'avatarUrl', 'city', 'province', 'country', 'language' ] as const;
-const USER_FIELDS = 'openId unionid isWXAuth wxUserInfo telphone _merchant';
-const USER_PROJECTION = { openId: 1, unionid: 1, isWXAuth: 1, wxUserInfo: 1, telphone: 1, _merchant: 1 } as const;
+const USER_FIELDS = 'openId appid wxApps unionid isWXAuth wxUserInfo telphone _merchant';
+const USER_PROJECTION = { openId: 1, appid: 1, wxApps: 1, unionid: 1, isWXAuth: 1, wxUserInfo: 1, telphone: 1, _merchant: 1 } as const;
 const PHONE = /^\+?[0-9]{3,20}$/;
 /**
  * A letter, digit, symbol (emoji included) or punctuation mark: a nickname of spaces,
@@ -88,6 +91,16 @@ const VISIBLE = /(?!\u2800)[\p{L}\p{N}\p{S}\p{P}]/u;
  */
 function dataIncomplete(field: string): BadRequestError {
   return new BadRequestError(`The decrypted data has no valid ${field}; send the data of the matching WeChat API`, 'DATA_INCOMPLETE');
+}
+
+/**
+ * The user's apps and openids. A user of the one-app release has only `openId` (no `appid`,
+ * no `wxApps`): that openid is theirs in the first app.
+ */
+export function appLinks(user: Pick<IUser, 'openId' | 'appid' | 'wxApps'>, firstAppid: string): IAppLink[] {
+  const links = [ ...(user.wxApps ?? []) ];
+  if (!links.some(l => l.openid === user.openId)) links.unshift({ appid: user.appid ?? firstAppid, openid: user.openId });
+  return links;
 }
 
 function userGone(): UnauthorizedError {
@@ -163,6 +176,8 @@ export default class WxmpUserService extends WxmpIndexService {
    * the decrypted profile and marks the user authorised. Returns a session token.
    */
   async getUserInfo(DATAS: EncryptedInput): Promise<SessionAnswer<LoginUserInfo>> {
+    // The app is the one the request named (ctx.wxAppid): its secret exchanges the code, so a
+    // code of another app fails at WeChat (40029) rather than logging anyone in.
     const session = await this.getOpenID(DATAS.js_code);
     let profile: IWxUserInfo | undefined;
     let unionid = session.unionid;
@@ -178,25 +193,73 @@ export default class WxmpUserService extends WxmpIndexService {
       uid: user._id.toString(),
       _merchant: user._merchant ?? null,
     };
-    return this.setToken(this.claimsOf(user), { isWXAuth: user.isWXAuth, userInfo });
+    return this.setToken(this.claimsOf(user), { isWXAuth: user.isWXAuth, userInfo, apps: this.appsOf(user) });
   }
 
-  /** Concurrent first logins race on the unique openId: the loser retries and finds the winner's user. */
+  /**
+   * The user of `openId` in this request's app, created or found. One person is one user: a
+   * login whose unionid is already a user's (from another app) adds this app's openid to that
+   * user. Concurrent first logins race on the unique openId and unionid indexes: a loser
+   * retries and finds the winner's user.
+   */
   private async upsertUser(openId: string, unionid: string | undefined, profile: IWxUserInfo | undefined): Promise<LeanUser> {
-    const $set: Partial<IUser> = { openId };
-    if (unionid) $set.unionid = unionid;
+    const link: IAppLink = { appid: this.WXAuth.appid, openid: openId };
+    const $set: Partial<IUser> = {};
     if (profile) Object.assign($set, { isWXAuth: true, wxUserInfo: profile });
-    const user = await retryOnDuplicateKey(() => this.userMODEL.findOneAndUpdate({ openId }, { $set }, { upsert: true, new: true, projection: USER_FIELDS }).lean<LeanUser>());
+    const user = await retryOnDuplicateKey(async () => {
+      // Known here: found by this app's openid (a one-app release's user by its openId).
+      const known = await this.linkUser({ $or: [{ openId }, { 'wxApps.openid': openId }] }, link, $set, unionid);
+      if (known) return known;
+      // New to this app: the person's user when the unionid is known, else a new user.
+      const update = { $set, $setOnInsert: { openId, appid: link.appid }, $addToSet: { wxApps: link } };
+      return this.userMODEL.findOneAndUpdate(unionid ? { unionid } : { openId }, update, { upsert: true, new: true, projection: USER_FIELDS }).lean<LeanUser>();
+    }, 5);
     if (!user) throw new Error('user upsert returned nothing');
     return user;
   }
 
   /**
-   * The seed's createBasicUser: the platform user keyed by phone, given `openId`'s WeChat
-   * link as a whole. Fields a user does not have are removed, never left from someone else.
+   * Updates the user `filter` finds with this app's link, and the unionid when WeChat gave one
+   * the user lacks. Should that unionid already be another user's (this user logged in
+   * before the app joined the open platform), the two stay apart: merging users is for
+   * support, never automatic.
+   */
+  private async linkUser(filter: object, link: IAppLink, $set: Partial<IUser>, unionid: string | undefined): Promise<LeanUser | null> {
+    const options = { new: true, projection: USER_FIELDS };
+    if (unionid) {
+      try {
+        return await this.userMODEL.findOneAndUpdate({ $and: [ filter, { $or: [{ unionid }, { unionid: { $exists: false } }] }] }, { $set: { ...$set, unionid }, $addToSet: { wxApps: link } }, options).lean<LeanUser>()
+          ?? await this.userMODEL.findOneAndUpdate(filter, { $set, $addToSet: { wxApps: link } }, options).lean<LeanUser>();
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        this.ctx.logger.warn('[login] the unionid of openid %s in %s is another user\'s; the users stay apart', link.openid, link.appid);
+      }
+    }
+    return this.userMODEL.findOneAndUpdate(filter, { $set, $addToSet: { wxApps: link } }, options).lean<LeanUser>();
+  }
+
+  /** The apps the user has logged in to. */
+  private appsOf(user: LeanUser): string[] {
+    return [ ...new Set(appLinks(user, this.config.wxmp.appid).map(l => l.appid)) ];
+  }
+
+  /** The user's openid in this request's app (content checks and decryption name the user by it). */
+  private openidOf(user: LeanUser): string {
+    const link = appLinks(user, this.config.wxmp.appid).find(l => l.appid === this.WXAuth.appid);
+    if (!link) throw new UnauthorizedError('This user has not logged in to this mini-program; log in again');
+    return link.openid;
+  }
+
+  /**
+   * The seed's createBasicUser: the platform user keyed by phone, given this app's WeChat link
+   * of the user as a whole (`wx_apps.<appid>`), and the seed's one-link fields the same link.
+   * Fields a user does not have are removed, never left from someone else.
    */
   async createBasicUser(link: { openId: string; wxUserInfo?: IWxUserInfo; unionid?: string }, phone: string): Promise<void> {
-    const $set: Partial<IBasicUser> = { phone, wx_openId: link.openId };
+    const wxLink: IBasicWxLink = { openId: link.openId };
+    if (link.unionid) wxLink.unionid = link.unionid;
+    if (link.wxUserInfo) wxLink.UserInfo = link.wxUserInfo;
+    const $set: Partial<IBasicUser> & Record<string, unknown> = { phone, wx_openId: link.openId, [`wx_apps.${this.WXAuth.appid}`]: wxLink };
     const $unset: Partial<Record<keyof IBasicUser, 1>> = {};
     if (link.wxUserInfo) $set.wx_UserInfo = link.wxUserInfo;
     else $unset.wx_UserInfo = 1;
@@ -206,9 +269,13 @@ export default class WxmpUserService extends WxmpIndexService {
     await retryOnDuplicateKey(() => this.BASICUSER.updateOne({ phone }, update, { upsert: true }));
   }
 
-  /** Removes `openId`'s WeChat link from the platform user of `phone` (the number stays theirs). */
-  async releaseBasicUser(openId: string, phone: string): Promise<void> {
-    await this.BASICUSER.updateOne({ phone, wx_openId: openId }, { $unset: { wx_openId: 1, wx_UserInfo: 1, wx_unionid: 1 } });
+  /** Removes the user's WeChat links (every app's) from the platform user of `phone` (the number stays theirs). */
+  async releaseBasicUser(user: Pick<IUser, 'openId' | 'appid' | 'wxApps'>, phone: string): Promise<void> {
+    const links = appLinks(user, this.config.wxmp.appid);
+    await this.BASICUSER.updateOne({ phone, wx_openId: { $in: links.map(l => l.openid) } }, { $unset: { wx_openId: 1, wx_UserInfo: 1, wx_unionid: 1 } });
+    for (const { appid, openid } of links) {
+      await this.BASICUSER.updateOne({ phone, [`wx_apps.${appid}.openId`]: openid }, { $unset: { [`wx_apps.${appid}`]: 1 } });
+    }
   }
 
   /** The user behind a verified token; 401 when the token names no (or no longer any) user. */
@@ -228,7 +295,7 @@ export default class WxmpUserService extends WxmpIndexService {
    */
   async bindPhone(DATAS: BindPhoneInput, _id: string): Promise<{ phone: string }> {
     const user = await this.requireUser(_id);
-    const phone = DATAS.code ? await this.phoneFromCode(DATAS.code) : await this.phoneFromEncrypted(DATAS, user.openId);
+    const phone = DATAS.code ? await this.phoneFromCode(DATAS.code) : await this.phoneFromEncrypted(DATAS, this.openidOf(user));
     let before: LeanUser | null;
     try {
       before = await this.userMODEL.findOneAndUpdate({ _id: user._id }, { $set: { telphone: phone } }, { new: false, projection: USER_FIELDS }).lean<LeanUser>();
@@ -237,8 +304,8 @@ export default class WxmpUserService extends WxmpIndexService {
       throw err;
     }
     if (!before) throw userGone();
-    if (before.telphone && before.telphone !== phone) await this.releaseBasicUser(before.openId, before.telphone);
-    await this.createBasicUser({ openId: before.openId, wxUserInfo: before.wxUserInfo, unionid: before.unionid }, phone);
+    if (before.telphone && before.telphone !== phone) await this.releaseBasicUser(before, before.telphone);
+    await this.createBasicUser({ openId: this.openidOf(before), wxUserInfo: before.wxUserInfo, unionid: before.unionid }, phone);
     return { phone };
   }
 
@@ -264,7 +331,7 @@ export default class WxmpUserService extends WxmpIndexService {
   /** WeRun steps (the seed's getRun, which had no route). */
   async getRun(DATAS: EncryptedInput, uid: string): Promise<{ stepInfoList: unknown[] }> {
     const user = await this.requireUser(uid);
-    const data = await this.descDatas<{ stepInfoList?: unknown }>(DATAS, user.openId);
+    const data = await this.descDatas<{ stepInfoList?: unknown }>(DATAS, this.openidOf(user));
     if (!Array.isArray(data.stepInfoList)) throw dataIncomplete('stepInfoList');
     return { stepInfoList: data.stepInfoList };
   }
@@ -278,6 +345,7 @@ export default class WxmpUserService extends WxmpIndexService {
     const info = user.wxUserInfo ?? {};
     return {
       claims: this.claimsOf(user),
+      apps: this.appsOf(user),
       isWXAuth: user.isWXAuth,
       userInfo: {
         uid: user._id.toString(),
@@ -306,7 +374,7 @@ export default class WxmpUserService extends WxmpIndexService {
       // letters, so the content check sees the word a reader sees.
       const nickName = input.nickName.normalize('NFKC').trim();
       if (!VISIBLE.test(nickName)) throw new BadRequestError('nickName must not be blank');
-      const verdict = await this.service.wxminiprogram.security.msgSecCheck({ openid: user.openId, scene: 1, content: nickName, nickname: nickName });
+      const verdict = await this.service.wxminiprogram.security.msgSecCheck({ openid: this.openidOf(user), scene: 1, content: nickName, nickname: nickName });
       if (verdict.suggest === 'risky') {
         throw new ApiError(422, 'CONTENT_RISKY', `WeChat's content check refused this nickname (label ${verdict.label}); choose another`);
       }
@@ -322,8 +390,8 @@ export default class WxmpUserService extends WxmpIndexService {
     }
     const updated = await this.userMODEL.findOneAndUpdate({ _id: user._id }, { $set }, { new: true, projection: USER_FIELDS }).lean<LeanUser>();
     if (!updated) throw userGone();
-    const { isWXAuth, userInfo } = this.profileOf(updated);
-    return { isWXAuth, userInfo };
+    const { isWXAuth, userInfo, apps } = this.profileOf(updated);
+    return { isWXAuth, userInfo, apps };
   }
 
   /**
@@ -346,7 +414,7 @@ export default class WxmpUserService extends WxmpIndexService {
       let traceId: string | undefined;
       try {
         traceId = await security.mediaCheckAsync({
-          openid: user.openId, scene: 1, mediaUrl: stored.url, mediaType: 2, subject: { kind: 'avatar', uid, fileId: stored.id },
+          openid: this.openidOf(user), scene: 1, mediaUrl: stored.url, mediaType: 2, subject: { kind: 'avatar', uid, fileId: stored.id },
         });
         const updated = await this.userMODEL.updateOne({ _id: user._id }, { $set: { 'wxUserInfo.avatarUrl': stored.url, isWXAuth: true } });
         if (!updated.matchedCount) throw userGone();
@@ -415,24 +483,27 @@ export default class WxmpUserService extends WxmpIndexService {
     // The user first: an upload in flight then fails its own profile update and removes what
     // it stored; whatever it stored before this line is removed below.
     await this.userMODEL.deleteOne({ _id: user._id });
-    if (user.telphone) await this.releaseBasicUser(user.openId, user.telphone);
+    if (user.telphone) await this.releaseBasicUser(user, user.telphone);
     await this.service.account.avatar.removeFor(uid);
-    await models.MediaCheck.deleteMany({ $or: [{ openid: user.openId }, { 'subject.uid': uid }] });
-    await models.PushEvent.deleteMany({ fromUser: user.openId });
+    const openids = appLinks(user, this.config.wxmp.appid).map(l => l.openid);
+    await models.MediaCheck.deleteMany({ $or: [{ openid: { $in: openids } }, { 'subject.uid': uid }] });
+    await models.PushEvent.deleteMany({ fromUser: { $in: openids } });
     await models.RateLimit.deleteMany({ key: `user:${uid}` });
   }
 
   /** Re-reads the user and signs a fresh token (GET /refreshToken). */
   async refreshToken(uid: string): Promise<SessionAnswer<ProfileUserInfo>> {
-    const { claims, isWXAuth, userInfo } = await this.profile(uid);
-    return this.setToken(claims, { isWXAuth, userInfo });
+    const { claims, isWXAuth, userInfo, apps } = await this.profile(uid);
+    return this.setToken(claims, { isWXAuth, userInfo, apps });
   }
 
+  /** The token of the user in this request's app: its openid there, and the app. */
   private claimsOf(user: LeanUser): SessionClaims {
     return {
       uid: user._id.toString(),
       isWXAuth: user.isWXAuth,
-      openId: user.openId,
+      openId: this.openidOf(user),
+      appid: this.WXAuth.appid,
       mid: user._merchant?._id ? user._merchant._id.toString() : null,
       role: user._merchant?.role ?? null,
     };

@@ -1,4 +1,5 @@
 import BaseController from '../../../lib/base_controller';
+import { requestedApp } from '../../../lib/apps';
 import { ApiError } from '../../../lib/errors';
 import type { BindPhoneBody, LoginBody, ProfileBody, RunBody } from '../../../lib/openapi';
 
@@ -14,7 +15,9 @@ export default class UserController extends BaseController {
 
   /** POST /api/v1/mp/account/user/auth: log in with `jscode`, optionally with encryptedData+iv. */
   async create(): Promise<void> {
-    const { jscode, encryptedData, iv } = this.ctx.request.body as LoginBody;
+    // Which mini-program: `appid` in the body, else WeChat's Referer, else the only one served.
+    const { jscode, encryptedData, iv, appid } = this.ctx.request.body as LoginBody;
+    this.ctx.wxAppid = requestedApp(this.config.wxmp, appid, this.ctx.get('referer') || undefined).appid;
     const answer = await this.SERVICE.getUserInfo({ js_code: jscode, ...this.withoutEmpty({ encryptedData, iv }) });
     // The access log names the user a login produced (the route has no token to name one).
     this.ctx.uid = answer.userInfo.uid;
@@ -37,8 +40,8 @@ export default class UserController extends BaseController {
 
   /** GET /api/v1/mp/account/user/info: the caller's own profile. */
   async show(): Promise<void> {
-    const { isWXAuth, userInfo } = await this.SERVICE.profile(this.uid);
-    this.ctx.body = { isWXAuth, userInfo };
+    const { isWXAuth, userInfo, apps } = await this.SERVICE.profile(this.uid);
+    this.ctx.body = { isWXAuth, userInfo, apps };
   }
 
   /** POST /api/v1/mp/account/user/profile: nickname (content-checked) and the other profile fields. */

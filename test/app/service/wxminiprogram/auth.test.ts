@@ -120,7 +120,7 @@ describe('test/app/service/wxminiprogram/auth.test.ts', () => {
       assert.equal(app.wxToken, good, 'the still-valid token stays mounted');
       assert.equal((await storedRecord())?.access_token, good, 'nothing but the real token is stored');
       assert.equal(wechat().count(TOKEN), app.config.wxmp.tokenFetchAttempts, 'retried up to the attempt limit');
-      app.expectLog(/\[token_refresh\] refresh failed: \w+ errcode=-?\d+/);
+      app.expectLog(/\[token_refresh\] refresh for appid \w+ failed: \w+ errcode=-?\d+/);
       wechat().clearFaults();
       await new Promise(r => setTimeout(r, app.config.wxmp.tokenFailureCooldownMs));
       await app.runSchedule('token_refresh');
@@ -146,7 +146,7 @@ describe('test/app/service/wxminiprogram/auth.test.ts', () => {
       const stored = await storedRecord();
       assert.equal(stored?.access_token, good, 'the answer was not stored');
       assert.equal(stored?.expires_in, 7200);
-      app.expectLog(/\[token_refresh\] refresh failed: bad_response/);
+      app.expectLog(/\[token_refresh\] refresh for appid \w+ failed: bad_response/);
       wechat().clearFaults();
     });
   }

@@ -52,7 +52,8 @@ describe('test/app/controller/mp/account/user.test.ts', () => {
       const mp = new MiniProgram(app);
       const res = record(await post(AUTH, { jscode: mp.loginCode() }).expect(200));
       assert.equal(res.body.isWXAuth, false);
-      assert.deepEqual(Object.keys(res.body).sort(), [ 'isWXAuth', 'token', 'userInfo' ]);
+      assert.deepEqual(Object.keys(res.body).sort(), [ 'apps', 'isWXAuth', 'token', 'userInfo' ]);
+      assert.deepEqual(res.body.apps, [ app.config.wxmp.appid ]);
       assert.equal(res.body.userInfo.telphone, null);
       assert.equal(res.body.userInfo._merchant, null, 'a user without a merchant works (the seed crashed)');
       const claims = jwt.verify(res.body.token, app.config.jwt.secret) as Record<string, unknown>;
@@ -75,7 +76,7 @@ describe('test/app/controller/mp/account/user.test.ts', () => {
       const stored = await app.mockContext().models.Account.User.findOne({ openId: mp.openid }).lean();
       assert.equal(stored?.isWXAuth, true);
       assert.equal(stored?.wxUserInfo?.province, 'Guangdong');
-      assert.equal(stored?.unionid, `un_${mp.openid}`);
+      assert.equal(stored?.unionid, wechat().unionidFor(mp.openid));
       const later = await mp.login(false);
       assert.equal(later.isWXAuth, true, 'a plain login keeps the stored profile');
       assert.equal(later.userInfo.nickName, '微信用户');
@@ -185,7 +186,7 @@ describe('test/app/controller/mp/account/user.test.ts', () => {
       const ctx = app.mockContext();
       assert.equal((await ctx.models.Account.User.findOne({ openId: mp.openid }).lean())?.telphone, '13800138000');
       const basic = await ctx.models.Basics.User.User.findOne({ phone: '13800138000' }).lean();
-      assert.equal(basic?.wx_unionid, `un_${mp.openid}`);
+      assert.equal(basic?.wx_unionid, wechat().unionidFor(mp.openid));
       assert.equal(basic?.wx_UserInfo?.nickName, '微信用户');
     });
 
@@ -220,7 +221,7 @@ describe('test/app/controller/mp/account/user.test.ts', () => {
           .lean(), await basics().find().lean() ]), before);
         const basic = await basics().findOne({ phone: '13811112222' }).lean();
         assert.equal(basic?.wx_openId, alice.openid);
-        assert.equal(basic?.wx_unionid, `un_${alice.openid}`);
+        assert.equal(basic?.wx_unionid, wechat().unionidFor(alice.openid));
         assert.equal((await users().findOne({ openId: bob.openid }).lean())?.telphone, undefined);
         // The seed's encrypted form is held to the same rule.
         const enc = bob.encrypt({ phoneNumber: '13811112222', purePhoneNumber: '13811112222', countryCode: '86' });
@@ -249,7 +250,7 @@ describe('test/app/controller/mp/account/user.test.ts', () => {
         assert.deepEqual(holders.map(u => u.openId), [ winner.openid ]);
         const basic = await basics().findOne({ phone: '13822223333' }).lean();
         assert.equal(basic?.wx_openId, winner.openid);
-        assert.equal(basic?.wx_unionid, `un_${winner.openid}`);
+        assert.equal(basic?.wx_unionid, wechat().unionidFor(winner.openid));
       });
 
       it('re-binding moves the WeChat link to the new number and frees the old one', async () => {
@@ -257,7 +258,7 @@ describe('test/app/controller/mp/account/user.test.ts', () => {
         const { token } = await carol.login(true);
         const phones = [ '13833330001', '13833330002', '13833330003', '13833330004', '13833330005' ];
         for (const phone of phones) await post(BIND, bindCode(carol, phone), token).expect(200);
-        assert.equal(await basics().countDocuments({ wx_unionid: `un_${carol.openid}` }), 1, 'one platform user carries her unionid');
+        assert.equal(await basics().countDocuments({ wx_unionid: wechat().unionidFor(carol.openid) }), 1, 'one platform user carries her unionid');
         assert.equal(await basics().countDocuments({ wx_openId: carol.openid }), 1);
         const old = await basics().findOne({ phone: phones[0] }).lean();
         assert.ok(old, 'the platform user of the old number stays (other apps may use it)');
@@ -321,7 +322,7 @@ describe('test/app/controller/mp/account/user.test.ts', () => {
       const la = await a.login(true);
       await b.login();
       const res = record(await get(INFO, la.token).expect(200));
-      assert.deepEqual(Object.keys(res.body).sort(), [ 'isWXAuth', 'userInfo' ]);
+      assert.deepEqual(Object.keys(res.body).sort(), [ 'apps', 'isWXAuth', 'userInfo' ]);
       assert.equal(res.body.isWXAuth, true);
       assert.deepEqual(res.body.userInfo, {
         uid: la.userInfo.uid, telphone: null, _merchant: null, nickName: '微信用户',

@@ -1,0 +1,37 @@
+import type { WxAppConfig, WxmpConfig } from '../../config/config.default';
+import { BadRequestError } from './errors';
+
+/** The apps this deployment serves; the first is the one old tokens and the old push path belong to. */
+export function configuredApps(wxmp: WxmpConfig): WxAppConfig[] {
+  if (wxmp.apps.length) return wxmp.apps;
+  // One app from the one-app settings, read live (tests and ops may change them at run time).
+  return [{ appid: wxmp.appid, secret: wxmp.secret, name: wxmp.appid, tokenMode: wxmp.tokenMode, push: wxmp.push }];
+}
+
+export function findApp(wxmp: WxmpConfig, appid: string): WxAppConfig | undefined {
+  return configuredApps(wxmp).find(a => a.appid === appid);
+}
+
+/** `https://servicewechat.com/<appid>/<version>/page-frame.html`: what wx.request and wx.uploadFile send. */
+const WECHAT_REFERER = /^https:\/\/servicewechat\.com\/(wx[A-Za-z0-9]{16,32})\/[^/]+\/page-frame\.html$/;
+
+export function appidFromReferer(referer: string | undefined): string | undefined {
+  return referer ? WECHAT_REFERER.exec(referer)?.[1] : undefined;
+}
+
+/**
+ * The app a request names (a body's or query's `appid`, else WeChat's Referer), else the only
+ * configured app. Several apps and none named: 400 APP_REQUIRED; an app not configured:
+ * 400 UNKNOWN_APP. Neither costs a call to WeChat.
+ */
+export function requestedApp(wxmp: WxmpConfig, named: string | undefined, referer: string | undefined): WxAppConfig {
+  const apps = configuredApps(wxmp);
+  const appid = named ?? appidFromReferer(referer);
+  if (appid === undefined) {
+    if (apps.length === 1) return apps[0];
+    throw new BadRequestError(`This server serves several mini-programs (${apps.map(a => a.appid).join(', ')}): send appid`, 'APP_REQUIRED');
+  }
+  const app = apps.find(a => a.appid === appid);
+  if (!app) throw new BadRequestError(`The mini-program ${appid} is not served here`, 'UNKNOWN_APP');
+  return app;
+}
