@@ -1,4 +1,5 @@
 import type { Agent, IBoot } from 'egg';
+import { configuredApps } from './app/lib/apps';
 import { agentMetrics } from './app/lib/metrics_cluster';
 import { hideSecretsFromConfigDump } from './config/dump';
 
@@ -33,10 +34,12 @@ export default class AgentBootHook implements IBoot {
     await boot.acquireSandbox({ baseDir, mongo: sandbox.mongo, wechat: sandbox.wechat, log: (line: string) => this.agent.logger.info(line) });
     this.usesSandbox = true;
     // The whole push loop on a laptop: the double pushes to this app as the console says.
-    const { appid, push } = this.agent.config.wxmp;
     const port = this.agent.config.cluster.listen?.port ?? 7001;
-    if (push.token && sandbox.wechat) {
-      boot.sandboxWeChat()?.setPushTarget(appid, { url: `http://127.0.0.1:${port}/api/v1/mp/wechat/push`, token: push.token, aesKey: push.aesKey || undefined, format: 'json' });
+    const apps = configuredApps(this.agent.config.wxmp);
+    for (const [ i, { appid, push }] of apps.entries()) {
+      // The first app's URL is the one-app path; each other app has its own.
+      const url = `http://127.0.0.1:${port}/api/v1/mp/wechat/push${i === 0 ? '' : `/${appid}`}`;
+      if (push.token && sandbox.wechat) boot.sandboxWeChat()?.setPushTarget(appid, { url, token: push.token, aesKey: push.aesKey || undefined, format: 'json' });
     }
   }
 

@@ -21,7 +21,10 @@ export default class AppBootHook implements IBoot {
     // Log lines name the request by its path, never its query string (context_logger.ts).
     app.ContextLogger = PathOnlyContextLogger as unknown as Application['ContextLogger'];
     app.clusterMetrics = workerMetrics(app);
-    reportTokenExpiry(() => (app.wxToken ? app.wxTokenInfo?.expiresAt : undefined));
+    reportTokenExpiry(() => configuredApps(app.config.wxmp).map(({ appid }) => ({
+      appid,
+      expiresAt: appid === app.config.wxmp.appid ? (app.wxToken ? app.wxTokenInfo?.expiresAt : undefined) : app.wxTokens.get(appid)?.info.expiresAt,
+    })));
     // Emitted by egg-cluster before the worker's server listens.
     app.on('server', (server: Server) => {
       configureServer(server, app.config.httpServer);

@@ -1,5 +1,5 @@
 import type { EggAppConfig, PowerPartial } from 'egg';
-import type { SandboxConfig, WxmpConfig } from './config.default';
+import type { SandboxConfig, WxAppConfig, WxmpConfig } from './config.default';
 import { env, envInt } from './env';
 import { mongoClientConfig } from './mongo_uri';
 
@@ -12,7 +12,8 @@ export const DEV_WECHAT_PORT = 37018;
 
 /**
  * `npm run dev`: with nothing set, the agent starts sandbox/mongo (data in .data/mongo) and
- * the WeChat double; set MONGODB_URI or WXMP_APPID to use real ones instead.
+ * the WeChat double and serves two mini-programs; set MONGODB_URI, WXMP_APPID or
+ * WXMP_APPS_FILE to use real ones instead.
  */
 export default () => {
   const config: PowerPartial<EggAppConfig> = {};
@@ -31,18 +32,22 @@ export default () => {
   config.mongoose = { clients: { mp: mongoClientConfig(mongoUrl, 5000) } };
 
   const wxmp: Partial<WxmpConfig> = {};
-  if (!env('WXMP_APPID')) {
+  if (!env('WXMP_APPID') && !env('WXMP_APPS_FILE')) {
     sandbox.wechat = { port: wechatPort };
-    wxmp.appid = 'wxsandbox0000000001';
-    wxmp.secret = 'sandbox-app-secret';
     wxmp.apiBase = `http://127.0.0.1:${wechatPort}`;
-    // The double pushes events (media check verdicts) to this app in safe mode, as the
-    // console would be set up; the agent gives it these settings.
-    wxmp.push = {
-      token: env('WXMP_PUSH_TOKEN') ?? 'sandboxpushtoken',
-      aesKey: env('WXMP_PUSH_AES_KEY') ?? 'sandboxPushEncodingAesKey0123456789abcdefgh',
-      maxSkewSeconds: 300,
+    // Two mini-programs of one open-platform account, as teams run them: a customer app and a
+    // merchant app (one person logging in to both is one user). The double pushes events
+    // (media check verdicts) to each in safe mode, as its console would be set up; the agent
+    // gives it these settings.
+    const customer: WxAppConfig = {
+      appid: 'wxsandbox0000000001', secret: 'sandbox-app-secret', name: 'customer', tokenMode: 'classic',
+      push: { token: env('WXMP_PUSH_TOKEN') ?? 'sandboxpushtoken', aesKey: env('WXMP_PUSH_AES_KEY') ?? 'sandboxPushEncodingAesKey0123456789abcdefgh' },
     };
+    const merchant: WxAppConfig = {
+      appid: 'wxsandbox0000000002', secret: 'sandbox-merchant-secret', name: 'merchant', tokenMode: 'classic',
+      push: { token: 'sandboxmerchanttoken', aesKey: 'sandboxMerchantEncodingAesKey0123456789abcd' },
+    };
+    Object.assign(wxmp, { appid: customer.appid, secret: customer.secret, push: { ...customer.push, maxSkewSeconds: 300 }, apps: [ customer, merchant ] });
   }
   // A development-only secret; prod refuses to start without its own JWT_SECRET.
   config.jwt = { secret: env('JWT_SECRET') ?? 'local-development-jwt-secret-not-for-production' };

@@ -33,9 +33,10 @@ export default (appInfo: EggAppInfo) => {
   config.mongoose = { clients: { mp: mongoClientConfig(url, 8000) } };
 
   sandbox.wechat = { port: 0 };
+  // A test may boot an app on an apps file (WXMP_APPS_FILE): its apps are then the file's.
+  const fromFile = !!process.env.WXMP_APPS_FILE;
   const wxmp: Partial<WxmpConfig> = {
-    appid: 'wxtest00000000000001',
-    secret: 'test-app-secret-value',
+    ...(fromFile ? {} : { appid: 'wxtest00000000000001', secret: 'test-app-secret-value' }),
     apiBase: process.env.SANDBOX_WECHAT_URL ?? 'http://127.0.0.1:1',
     requestTimeoutMs: 1000,
     tokenRetryBaseMs: 20,
@@ -43,7 +44,7 @@ export default (appInfo: EggAppInfo) => {
     tokenFailureCooldownMs: 200,
     // Boot runs the schedule once (immediate); tests run it again with app.runSchedule.
     tokenCheckInterval: '1h',
-    push: { token: 'unittestpushtoken', aesKey: 'unittestPushEncodingAesKey0123456789abcdefg', maxSkewSeconds: 300 },
+    ...(fromFile ? {} : { push: { token: 'unittestpushtoken', aesKey: 'unittestPushEncodingAesKey0123456789abcdefg', maxSkewSeconds: 300 } }),
   };
   config.jwt = { secret: 'unittest-jwt-secret-0123456789abcdef' };
   // Expected 401s and fault tests would otherwise print stack traces all over the run.

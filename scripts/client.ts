@@ -1,5 +1,5 @@
 /**
- * `npm run client -- [--base-url URL] [--wechat-url URL] [--appid APPID] [--help]`
+ * `npm run client -- [--base-url URL] [--wechat-url URL] [--appid APPID] [--unionid ID] [--help]`
  *
  * Plays a mini-program against a running server: gets codes and ciphertexts from the
  * sandbox WeChat double (as wx.login / getUserProfile / getPhoneNumber / getWeRunData would),
@@ -19,7 +19,10 @@ login → login with profile → bindPhone (code) → bindPhone (encrypted) → 
 
   --base-url URL     the server (default http://127.0.0.1:$PORT, PORT defaulting to 7001)
   --wechat-url URL   the sandbox WeChat double (default http://127.0.0.1:$SANDBOX_WECHAT_PORT, else 37018)
-  --appid APPID      the mini-program's AppID at the double (default wxsandbox0000000001)
+  --appid APPID      the mini-program to play (default wxsandbox0000000001; npm run dev also serves
+                     wxsandbox0000000002, the merchant app)
+  --unionid ID       the person's unionid across apps (default: one of their own); run the client
+                     for each app with one unionid to see one user
   -h, --help         this text
 `;
 
@@ -31,6 +34,7 @@ function parseOptions() {
         'base-url': { type: 'string', default: `http://127.0.0.1:${process.env.PORT?.trim() || '7001'}` },
         'wechat-url': { type: 'string', default: `http://127.0.0.1:${process.env.SANDBOX_WECHAT_PORT?.trim() || '37018'}` },
         appid: { type: 'string', default: 'wxsandbox0000000001' },
+        unionid: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -48,6 +52,7 @@ if (values.help) {
 const baseUrl = String(values['base-url']).replace(/\/+$/, '');
 const wechatUrl = String(values['wechat-url']).replace(/\/+$/, '');
 const appid = String(values.appid);
+const unionid = values.unionid === undefined ? undefined : String(values.unionid);
 const openid = `o_client_${crypto.randomBytes(6).toString('hex')}`;
 /** Fresh numbers each run: a number belongs to one user, and earlier runs' users keep theirs. */
 const randomPhone = (prefix: string) => `${prefix}${String(crypto.randomInt(0, 1e8)).padStart(8, '0')}`;
@@ -80,7 +85,7 @@ async function call(method: 'GET' | 'POST', url: string, body?: Json, token?: st
 
 /** The mini-program side: what the WeChat client library would hand the app. */
 const wx = {
-  login: async () => String((await call('POST', `${wechatUrl}/sandbox/login`, { appid, openid })).body.code),
+  login: async () => String((await call('POST', `${wechatUrl}/sandbox/login`, { appid, openid, ...(unionid ? { unionid } : {}) })).body.code),
   encrypt: async (data: Json) => (await call('POST', `${wechatUrl}/sandbox/encrypt`, { appid, openid, data })).body as { encryptedData: string; iv: string },
   phoneCode: async (phoneNumber: string) => String((await call('POST', `${wechatUrl}/sandbox/phone-code`, { appid, phoneNumber })).body.code),
 };
@@ -100,12 +105,12 @@ function expect(cond: unknown, what: string): void {
 
 async function main(): Promise<void> {
   process.stdout.write(`client: server ${baseUrl}, WeChat double ${wechatUrl}, appid ${appid}, openid ${openid}\n`);
-  const plain = await step('login (jscode only)', 'POST', '/api/v1/mp/account/user/auth', { jscode: await wx.login() }, undefined, b => {
+  const plain = await step('login (jscode only)', 'POST', '/api/v1/mp/account/user/auth', { jscode: await wx.login(), appid }, undefined, b => {
     expect(typeof b.token === 'string' && b.isWXAuth === false, 'plain login should return a token and isWXAuth false');
     return `uid ${(b.userInfo as Json).uid}, isWXAuth ${b.isWXAuth}`;
   });
   const profile = { openId: openid, nickName: '模拟用户', gender: 2, city: 'Hangzhou', province: 'Zhejiang', country: 'China', avatarUrl: 'https://example.invalid/a.png', language: 'zh_CN' };
-  const login = await step('login (with profile)', 'POST', '/api/v1/mp/account/user/auth', { jscode: await wx.login(), ...await wx.encrypt(profile) }, undefined, b => {
+  const login = await step('login (with profile)', 'POST', '/api/v1/mp/account/user/auth', { jscode: await wx.login(), appid, ...await wx.encrypt(profile) }, undefined, b => {
     const info = b.userInfo as Json;
     expect(b.isWXAuth === true && info.nickName === profile.nickName, 'profile login should store the profile');
     expect(info.uid === (plain.userInfo as Json).uid, 'same openId should be the same user');

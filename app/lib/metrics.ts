@@ -30,46 +30,48 @@ export const httpDuration = new client.Histogram({
 
 export const wechatRequests = new client.Counter({
   name: 'wechat_api_requests_total',
-  help: 'Calls to the WeChat API, by endpoint path, outcome (ok, errcode, timeout, network, bad_response) and errcode',
-  labelNames: [ 'endpoint', 'outcome', 'errcode' ] as const,
+  help: 'Calls to the WeChat API, by mini-program, endpoint path, outcome (ok, errcode, timeout, network, bad_response) and errcode',
+  labelNames: [ 'appid', 'endpoint', 'outcome', 'errcode' ] as const,
   registers: [ registry ],
 });
 
 export const wechatDuration = new client.Histogram({
   name: 'wechat_api_request_duration_seconds',
-  help: 'Duration of calls to the WeChat API, by endpoint path',
-  labelNames: [ 'endpoint' ] as const,
+  help: 'Duration of calls to the WeChat API, by mini-program and endpoint path',
+  labelNames: [ 'appid', 'endpoint' ] as const,
   buckets: [ 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10 ],
   registers: [ registry ],
 });
 
 export const tokenRefreshes = new client.Counter({
   name: 'wxmp_access_token_refreshes_total',
-  help: 'access_token fetches from WeChat by this process, by outcome (success, failure)',
-  labelNames: [ 'outcome' ] as const,
+  help: 'access_token fetches from WeChat by this process, by mini-program and outcome (success, failure)',
+  labelNames: [ 'appid', 'outcome' ] as const,
   registers: [ registry ],
 });
 
 export const forcedRefreshes = new client.Counter({
   name: 'wxmp_access_token_forced_refreshes_total',
-  help: 'Reports of the current access_token as rejected (POST /internal/wx/access_token/refresh), by outcome: refreshed, or limited (answered as it is: the token was too young or another forced refresh was too recent)',
-  labelNames: [ 'outcome' ] as const,
+  help: 'Reports of the current access_token as rejected (POST /internal/wx/access_token/refresh), by outcome: refreshed, or limited (answered as it is: the token was too young or another forced refresh was too recent), by mini-program',
+  labelNames: [ 'appid', 'outcome' ] as const,
   registers: [ registry ],
 });
 
-/** Set by the app: seconds left on the mounted token (the smallest across workers when merged). */
-let expiresAtOf: () => number | undefined = () => undefined;
-export function reportTokenExpiry(source: () => number | undefined): void {
+/** Set by the app: when each app's mounted token expires (undefined: none mounted). */
+let expiresAtOf: () => { appid: string; expiresAt?: number }[] = () => [];
+export function reportTokenExpiry(source: () => { appid: string; expiresAt?: number }[]): void {
   expiresAtOf = source;
 }
 
 export const tokenExpiresIn = new client.Gauge({
   name: 'wxmp_access_token_expires_in_seconds',
-  help: 'Seconds until the mounted access_token expires (the smallest across workers)',
+  help: 'Seconds until the mounted access_token expires, by mini-program (the smallest across workers)',
+  labelNames: [ 'appid' ] as const,
   registers: [ registry ],
   aggregator: 'min',
   collect() {
-    const at = expiresAtOf();
-    this.set(at === undefined ? 0 : Math.max(0, Math.floor((at - Date.now()) / 1000)));
+    for (const { appid, expiresAt } of expiresAtOf()) {
+      this.set({ appid }, expiresAt === undefined ? 0 : Math.max(0, Math.floor((expiresAt - Date.now()) / 1000)));
+    }
   },
 });

@@ -59,6 +59,7 @@ export const ISSUED_SESSION_KEYS = new Set<string>();
 
 export const DEFAULT_APPS: WeChatApp[] = [
   { appid: 'wxsandbox0000000001', secret: 'sandbox-app-secret' },
+  { appid: 'wxsandbox0000000002', secret: 'sandbox-merchant-secret' },
   { appid: 'wxtest00000000000001', secret: 'test-app-secret-value' },
 ];
 

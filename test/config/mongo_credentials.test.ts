@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import mm, { type MockApplication } from 'egg-mock';
 import { MongoClient } from 'mongodb';
@@ -12,6 +13,9 @@ const PASSWORD = 'db-pass-Zq7wX9vK2mN4';
 // Secrets of other kinds in the same app, for the config dump's ignore list.
 const INTERNAL_KEY = 'internal-key-Hq3rT8yU1oP6aS5dF2gJ';
 const PREVIOUS_JWT_SECRET = 'previous-jwt-secret-Lk9mN2bV7cX4zQ1w';
+// The app boots on an apps file (WXMP_APPS_FILE) of two mini-programs the WeChat double knows.
+const MERCHANT = { appid: 'wxsandbox0000000002', secret: 'sandbox-merchant-secret', pushToken: 'merchantPushTok3n', pushAesKey: 'merchantPushAesKey0123456789abcdefghijklmno' };
+const APPS = [{ appid: 'wxtest00000000000001', secret: 'test-app-secret-value', name: 'customer', pushToken: 'customerPushTok3n', pushAesKey: 'customerPushAesKey0123456789abcdefghijklmno' }, MERCHANT ];
 
 describe('test/config/mongo_credentials.test.ts (no database password at rest)', () => {
   it('splits user:password out of MONGODB_URI; the URL keeps hosts and options', () => {
@@ -26,6 +30,7 @@ describe('test/config/mongo_credentials.test.ts (no database password at rest)',
   describe('an app on a MongoDB that requires authentication (sandbox --auth)', () => {
     let sandbox: MongoSandbox;
     let app: MockApplication;
+    let appsDir: string;
 
     before(async function() {
       this.timeout(60_000);
@@ -33,16 +38,29 @@ describe('test/config/mongo_credentials.test.ts (no database password at rest)',
       mm(process.env, 'MONGODB_URI', `mongodb://wxmp_app:${PASSWORD}@127.0.0.1:${sandbox.port}/wxmp_cred?authSource=admin`);
       mm(process.env, 'INTERNAL_API_KEYS', `ops:${INTERNAL_KEY}`);
       mm(process.env, 'JWT_PREVIOUS_SECRETS', PREVIOUS_JWT_SECRET);
+      appsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wxmp-apps-'));
+      fs.writeFileSync(path.join(appsDir, 'apps.json'), JSON.stringify(APPS));
+      mm(process.env, 'WXMP_APPS_FILE', path.join(appsDir, 'apps.json'));
       app = mm.app({ cache: false });
       await app.ready();
     });
     after(async () => {
       await app?.close();
       await sandbox?.stop();
+      fs.rmSync(appsDir, { recursive: true, force: true });
+    });
+
+    it('serves the apps of WXMP_APPS_FILE: a login in the second app', async () => {
+      assert.deepEqual(app.config.wxmp.apps.map(a => a.appid), APPS.map(a => a.appid));
+      assert.equal(app.config.wxmp.appid, APPS[0].appid, 'the one-app fields are the first app\'s');
+      const { token } = await new MiniProgram(app, undefined, { appid: MERCHANT.appid }).login();
+      const session = await app.httpRequest().get('/api/v1/mp/account/session').set('authorization', `Bearer ${token}`)
+        .expect(200);
+      assert.equal(session.body.appid, MERCHANT.appid);
     });
 
     it('authenticates and serves', async () => {
-      const mp = new MiniProgram(app);
+      const mp = new MiniProgram(app, undefined, { appid: APPS[0].appid });
       const { userInfo } = await mp.login();
       // Read back over a connection of our own: the write went through the authenticated one.
       const client = await MongoClient.connect(`mongodb://wxmp_app:${PASSWORD}@127.0.0.1:${sandbox.port}/?authSource=admin`);
@@ -54,7 +72,7 @@ describe('test/config/mongo_credentials.test.ts (no database password at rest)',
       }
     });
 
-    it('egg\'s config dumps and the logs hold no database password, internal API key, previous JWT secret or push Token/EncodingAESKey', async () => {
+    it('egg\'s config dumps and the logs hold no database password, internal API key, previous JWT secret, AppSecret of any app or push Token/EncodingAESKey', async () => {
       const agent = (app as unknown as { agent: MockApplication }).agent;
       const appDump = path.join(app.config.rundir, 'application_config.json');
       const agentDump = path.join(agent.config.rundir, 'agent_config.json');
@@ -70,7 +88,7 @@ describe('test/config/mongo_credentials.test.ts (no database password at rest)',
       assert.deepEqual(app.config.session.previousSecrets, [ PREVIOUS_JWT_SECRET ], 'and the previous secret');
       const { token, aesKey } = app.config.wxmp.push; // the test config sets both
       assert.ok(token.length > 8 && aesKey.length === 43, 'and the push secrets');
-      assert.deepEqual(findSecrets(dirs, [ PASSWORD, encodeURIComponent(PASSWORD), INTERNAL_KEY, PREVIOUS_JWT_SECRET, token, aesKey ]), []);
+      assert.deepEqual(findSecrets(dirs, [ PASSWORD, encodeURIComponent(PASSWORD), INTERNAL_KEY, PREVIOUS_JWT_SECRET, token, aesKey, ...APPS.flatMap(a => [ a.secret, a.pushToken, a.pushAesKey ]) ]), []);
     });
   });
 });

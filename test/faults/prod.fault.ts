@@ -327,6 +327,29 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
     ]);
   });
 
+  it('npm start with a bad WXMP_APPS_FILE exits 1 before daemonising, one line per problem, no secret', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wxmp-apps-file-'));
+    const file = path.join(dir, 'apps.json');
+    const secret = 'c0ffee00c0ffee00c0ffee00c0ffee00';
+    fs.writeFileSync(file, JSON.stringify([{ appid: 'wx0123456789abcdef', secret }, { appid: 'wxfedcba9876543210', secret, tokenMode: 'turbo' }]));
+    const env: NodeJS.ProcessEnv = { ...process.env, MONGODB_URI: 'mongodb://127.0.0.1:1/wxmp', JWT_SECRET, WXMP_APPS_FILE: file, WXMP_APPID: APPID };
+    delete env.WXMP_SECRET;
+    let failure: { status?: number; stderr?: Buffer; stdout?: Buffer } | undefined;
+    try {
+      execFileSync(process.execPath, [ 'scripts/instance.js', 'start' ], { cwd: ROOT, env, stdio: 'pipe' });
+    } catch (err) {
+      failure = err as { status?: number; stderr?: Buffer; stdout?: Buffer };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    assert.equal(failure?.status, 1);
+    assert.deepEqual(String(failure?.stderr).trim().split('\n'), [
+      'WXMP_APPS_FILE is set, and so is WXMP_APPID: configure the apps in one place (move them into the file)',
+      'WXMP_APPS_FILE: app wxfedcba9876543210: tokenMode must be "classic" or "stable"',
+    ]);
+    assert.doesNotMatch(String(failure?.stderr) + String(failure?.stdout), new RegExp(secret));
+  });
+
   it('a production start that fails says why in one line, without a stack trace, and where the full log is: MongoDB unreachable, port in use', async function() {
     this.timeout(120_000);
     const failLogs = fs.mkdtempSync(path.join(os.tmpdir(), 'wxmp-faults-start-'));

@@ -190,7 +190,7 @@ export default class WxmpAuthService extends WxmpIndexService {
     if (stored && stored.access_token === token && this.isUsable(stored)) {
       const ageMs = Date.now() - stored.updateTime.getTime();
       const allowed = ageMs >= this.WXAuth.forcedRefreshMinAgeSeconds * 1000 && await this.claimForcedRefresh(type, token);
-      forcedRefreshes.inc({ outcome: allowed ? 'refreshed' : 'limited' });
+      forcedRefreshes.inc({ appid: this.WXAuth.appid, outcome: allowed ? 'refreshed' : 'limited' });
       if (!allowed) {
         this.ctx.logger.warn('[token_refresh] a report of the current access_token (%ds old) was not acted on: forced refreshes are limited', Math.floor(ageMs / 1000));
         this.mount(stored);
@@ -243,9 +243,9 @@ export default class WxmpAuthService extends WxmpIndexService {
           let fetched: FetchedToken;
           try {
             fetched = await this.WXMPToken();
-            tokenRefreshes.inc({ outcome: 'success' });
+            tokenRefreshes.inc({ appid: this.WXAuth.appid, outcome: 'success' });
           } catch (err) {
-            tokenRefreshes.inc({ outcome: 'failure' });
+            tokenRefreshes.inc({ appid: this.WXAuth.appid, outcome: 'failure' });
             throw err;
           }
           const stored = await this.store(type, fetched);

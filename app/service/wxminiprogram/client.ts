@@ -34,16 +34,17 @@ function failureOf(err: Error): WeChatFailure {
  */
 export default class WeChatClientService extends WxmpIndexService {
   async request<T extends WeChatReply>(path: string, req: WeChatRequest = {}): Promise<T> {
-    const end = wechatDuration.startTimer({ endpoint: path });
+    const { appid } = this.WXAuth;
+    const end = wechatDuration.startTimer({ appid, endpoint: path });
     const carriesSecret = req.query?.secret !== undefined || req.body?.secret !== undefined;
     try {
       const reply = await this.call<T>(path, req);
-      wechatRequests.inc({ endpoint: path, outcome: 'ok', errcode: '0' });
+      wechatRequests.inc({ appid, endpoint: path, outcome: 'ok', errcode: '0' });
       if (carriesSecret) this.noteSecret();
       return reply;
     } catch (err) {
       const wx = err as WeChatError;
-      wechatRequests.inc({ endpoint: path, outcome: wx.failure ?? 'network', errcode: String(wx.errcode ?? -2) });
+      wechatRequests.inc({ appid, endpoint: path, outcome: wx.failure ?? 'network', errcode: String(wx.errcode ?? -2) });
       if (carriesSecret && wx.failure === 'errcode' && SECRET_REJECTED.has(wx.errcode)) this.noteSecret(wx.errcode);
       throw err;
     } finally {

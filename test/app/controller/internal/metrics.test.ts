@@ -31,13 +31,14 @@ describe('test/app/controller/internal/metrics.test.ts (GET /metrics)', () => {
     assert.ok(after.includes('route="/api/v1/mp/account/avatar/:id"'), 'the route pattern, never the id');
     assert.ok(!after.includes('0123456789abcdef01234567'));
     assert.match(after, /http_request_duration_seconds_bucket\{le="0\.005",method="GET",route="\/health"\}/);
-    const ok = 'wechat_api_requests_total{endpoint="/sns/jscode2session",outcome="ok",errcode="0"}';
-    const bad = 'wechat_api_requests_total{endpoint="/sns/jscode2session",outcome="errcode",errcode="40029"}';
+    const { appid } = app.config.wxmp;
+    const ok = `wechat_api_requests_total{appid="${appid}",endpoint="/sns/jscode2session",outcome="ok",errcode="0"}`;
+    const bad = `wechat_api_requests_total{appid="${appid}",endpoint="/sns/jscode2session",outcome="errcode",errcode="40029"}`;
     assert.equal(value(after, ok) - value(before, ok), 1);
     assert.equal(value(after, bad) - value(before, bad), 1);
-    assert.match(after, /wechat_api_request_duration_seconds_count\{endpoint="\/sns\/jscode2session"\} \d+/);
+    assert.match(after, new RegExp(`wechat_api_request_duration_seconds_count\\{appid="${appid}",endpoint="/sns/jscode2session"\\} \\d+`));
     assert.match(after, /# TYPE wxmp_access_token_refreshes_total counter/);
-    assert.ok(value(after, 'wxmp_access_token_expires_in_seconds') > 60);
+    assert.ok(value(after, `wxmp_access_token_expires_in_seconds{appid="${appid}"}`) > 60);
     assert.match(after, new RegExp(`process_cpu_user_seconds_total\\{worker="${process.pid}"\\}`));
     assert.ok(!after.includes(app.wxToken as string), 'never the token');
   });
@@ -73,7 +74,7 @@ describe('test/app/controller/internal/metrics.test.ts (GET /metrics)', () => {
     app.wxToken = undefined;
     await app.runSchedule('token_refresh');
     const after = await scrape();
-    const series = 'wxmp_access_token_refreshes_total{outcome="success"}';
+    const series = `wxmp_access_token_refreshes_total{appid="${app.config.wxmp.appid}",outcome="success"}`;
     assert.equal(value(after, series) - value(before, series), 1);
     assert.ok(wechat().isValidToken(String(app.wxToken)));
   });

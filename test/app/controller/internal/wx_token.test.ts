@@ -118,7 +118,7 @@ describe('test/app/controller/internal/wx_token.test.ts (the central access_toke
     assert.equal(wechat().count('/cgi-bin/token'), 1);
     const metrics = await app.httpRequest().get('/metrics').set('authorization', `Bearer ${KEY}`)
       .expect(200);
-    assert.match(metrics.text, /wxmp_access_token_forced_refreshes_total\{outcome="limited"[^}]*\} ([1-9]\d+)/);
+    assert.match(metrics.text, /wxmp_access_token_forced_refreshes_total\{appid="\w+",outcome="limited"[^}]*\} ([1-9]\d+)/);
   });
 
   it('at most one forced refresh per forcedRefreshIntervalSeconds (default 60), across processes: older tokens reported in a loop', async () => {
