@@ -155,15 +155,22 @@ export interface SessionConfig {
    * token whose `exp` lies further ahead than this: no token may outlive what we could issue.
    */
   tokenTtlSeconds: number;
+  /**
+   * A login's session ends this many seconds after the login (`SESSION_MAX_AGE`, default 30
+   * days): refreshes keep the session, never past this; then 401 SESSION_EXPIRED.
+   */
+  maxAgeSeconds: number;
+  /** How long a worker trusts what it read of a session (an ended session is refused everywhere within this), in ms. */
+  cacheMs: number;
 }
 
 const SPAN_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 
-/** `JWT_EXPIRES_IN`: seconds (`3600`) or a span (`30m`, `2h`, `7d`, `2w`); default 7 days. */
-export function parseTokenTtl(raw: string): number {
+/** `JWT_EXPIRES_IN` and `SESSION_MAX_AGE`: seconds (`3600`) or a span (`30m`, `2h`, `7d`, `2w`). */
+export function parseTokenTtl(raw: string, name = 'JWT_EXPIRES_IN'): number {
   const m = /^(\d+)(s|m|h|d|w)?$/.exec(raw);
   const seconds = m ? Number(m[1]) * SPAN_SECONDS[m[2] ?? 's'] : 0;
-  if (!Number.isSafeInteger(seconds) || seconds <= 0) throw new Error(`JWT_EXPIRES_IN must be seconds or a span like 2h or 7d, got "${raw}"`);
+  if (!Number.isSafeInteger(seconds) || seconds <= 0) throw new Error(`${name} must be seconds or a span like 2h or 7d, got "${raw}"`);
   return seconds;
 }
 
@@ -217,6 +224,8 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
 
   const session: SessionConfig = {
     tokenTtlSeconds: parseTokenTtl(env('JWT_EXPIRES_IN') ?? '7d'),
+    maxAgeSeconds: parseTokenTtl(env('SESSION_MAX_AGE') ?? '30d', 'SESSION_MAX_AGE'),
+    cacheMs: 2000,
     previousSecrets: previousJwtSecrets(),
   };
   config.jwt = {

@@ -14,6 +14,7 @@ export type EnvName =
   | 'WXMP_DECRYPT_MAX_AGE'
   | 'JWT_SECRET'
   | 'JWT_EXPIRES_IN'
+  | 'SESSION_MAX_AGE'
   | 'EGG_KEYS'
   | 'LOG_DIR'
   | 'PORT'

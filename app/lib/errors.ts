@@ -6,7 +6,7 @@
 export const ERROR_CODES = [
   'INVALID_PARAM', 'INVALID_BODY', 'DECRYPT_FAILED', 'DATA_INCOMPLETE', 'MALFORMED_REQUEST', 'OPENID_MISMATCH',
   'INVALID_CODE', 'INVALID_IMAGE', 'INVALID_PUSH', 'WECHAT_INVALID_OPENID', 'APP_REQUIRED', 'UNKNOWN_APP',
-  'UNAUTHORIZED', 'TOKEN_EXPIRED', 'USER_NOT_FOUND', 'INVALID_SIGNATURE',
+  'UNAUTHORIZED', 'TOKEN_EXPIRED', 'USER_NOT_FOUND', 'SESSION_ENDED', 'SESSION_EXPIRED', 'INVALID_SIGNATURE',
   'WECHAT_RISK_BLOCKED', 'NOT_FOUND', 'METHOD_NOT_ALLOWED', 'REQUEST_TIMEOUT',
   'PHONE_TAKEN', 'UPLOAD_IN_PROGRESS', 'WECHAT_USER_INACTIVE', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'CONTENT_RISKY',
   'RATE_LIMITED', 'WECHAT_RATE_LIMITED', 'HEADERS_TOO_LARGE',
@@ -36,6 +36,8 @@ export const ERROR_INFO: Record<ErrorCode, { status: number; summary: string }> 
   UNAUTHORIZED: { status: 401, summary: 'missing, malformed or invalid credentials' },
   TOKEN_EXPIRED: { status: 401, summary: 'the token expired' },
   USER_NOT_FOUND: { status: 401, summary: 'the token\'s user was deleted' },
+  SESSION_ENDED: { status: 401, summary: 'the token\'s session was ended (logout, from another device, or by WeChat or support)' },
+  SESSION_EXPIRED: { status: 401, summary: 'the session is older than SESSION_MAX_AGE; log in again' },
   INVALID_SIGNATURE: { status: 401, summary: 'a push with a bad signature or msg_signature' },
   WECHAT_RISK_BLOCKED: { status: 403, summary: 'WeChat blocked a high-risk user (40226)' },
   NOT_FOUND: { status: 404, summary: 'no such resource, or the feature is not configured' },

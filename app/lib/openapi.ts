@@ -51,7 +51,7 @@ const EXAMPLE_PROFILE = {
 
 /** Codes that several routes share: who answers them is the route's middleware or the call it makes. */
 const SERVER: ErrorCode[] = [ 'INTERNAL_ERROR', 'DB_UNAVAILABLE', 'OVERLOADED' ];
-const AUTH: ErrorCode[] = [ 'UNAUTHORIZED', 'TOKEN_EXPIRED', 'USER_NOT_FOUND' ];
+const AUTH: ErrorCode[] = [ 'UNAUTHORIZED', 'TOKEN_EXPIRED', 'USER_NOT_FOUND', 'SESSION_ENDED', 'SESSION_EXPIRED' ];
 const JSON_BODY: ErrorCode[] = [ 'INVALID_BODY', 'INVALID_PARAM', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE' ];
 const WECHAT: ErrorCode[] = [ 'WECHAT_UNAVAILABLE', 'WECHAT_ERROR', 'WECHAT_TIMEOUT', 'WECHAT_RATE_LIMITED' ];
 /** A WeChat call that carries the access_token. */
@@ -69,7 +69,11 @@ const PUSH: ErrorCode[] = [ 'NOT_FOUND', 'INVALID_SIGNATURE', 'INVALID_PUSH' ];
  */
 export const OPERATION_ERRORS: Record<OperationId, readonly ErrorCode[]> = {
   wxmp: [ ...JSON_BODY, 'APP_REQUIRED', 'UNKNOWN_APP', 'RATE_LIMITED', ...CODE_EXCHANGE, 'DECRYPT_FAILED', 'OPENID_MISMATCH', ...SERVER ],
-  session: [ 'UNAUTHORIZED', 'TOKEN_EXPIRED', 'INTERNAL_ERROR', 'OVERLOADED' ],
+  session: [ ...AUTH, ...SERVER ],
+  wxmpLogout: [ ...AUTH, ...SERVER ],
+  getSessions: [ ...AUTH, ...SERVER ],
+  deleteSession: [ ...AUTH, 'NOT_FOUND', ...SERVER ],
+  exportUser: [ ...AUTH, 'RATE_LIMITED', ...SERVER ],
   getUserInfo: [ ...AUTH, ...SERVER ],
   refreshToken: [ ...AUTH, ...SERVER ],
   wxmpBindPhone: [ ...AUTH, ...JSON_BODY, 'RATE_LIMITED', ...CODE_EXCHANGE, 'WECHAT_TOKEN_UNAVAILABLE', 'DECRYPT_FAILED', 'DATA_INCOMPLETE', 'OPENID_MISMATCH', 'PHONE_TAKEN', ...SERVER ],
@@ -305,10 +309,54 @@ export const openapiDocument = {
           isWXAuth: { type: 'boolean' },
           openId: { type: 'string', description: 'The user\'s openid in the token\'s app' },
           appid: { type: 'string', description: 'The mini-program the token is for (absent in tokens issued before several apps were served: the first app\'s)' },
+          sid: { type: 'string', description: 'The login\'s session (GET /user/sessions); absent in tokens issued before sessions existed' },
           mid: nullable('string'),
           role: nullable('string'),
           iat: { type: 'integer' },
           exp: { type: 'integer' },
+        },
+      },
+      Session: {
+        type: 'object',
+        required: [ 'sid', 'appid', 'createdAt', 'refreshedAt', 'expiresAt', 'ip', 'userAgent', 'current' ],
+        additionalProperties: false,
+        properties: {
+          sid: { type: 'string' },
+          appid: { type: 'string' },
+          createdAt: { type: 'string', format: 'date-time', description: 'The login' },
+          refreshedAt: { type: 'string', format: 'date-time', description: 'The last refreshToken (or the login)' },
+          expiresAt: { type: 'string', format: 'date-time', description: 'The login plus SESSION_MAX_AGE' },
+          ip: { type: 'string', description: 'The client address, masked to /24 (IPv4) or /48 (IPv6)', examples: [ '203.0.113.0/24' ] },
+          userAgent: { type: 'string' },
+          current: { type: 'boolean', description: 'The caller\'s own session' },
+        },
+      },
+      SessionList: {
+        type: 'object',
+        required: [ 'sessions' ],
+        additionalProperties: false,
+        properties: { sessions: { type: 'array', items: ref('Session') } },
+      },
+      UserExport: {
+        type: 'object',
+        required: [ 'exportedAt', 'user', 'sessions', 'avatars', 'contentChecks', 'pushEvents', 'platformUser' ],
+        description: 'Everything stored about the user',
+        properties: {
+          exportedAt: { type: 'string', format: 'date-time' },
+          user: {
+            type: 'object',
+            required: [ 'uid', 'openId', 'apps' ],
+            properties: {
+              uid: { type: 'string' },
+              openId: { type: 'string' },
+              apps: { type: 'array', items: { type: 'object', required: [ 'appid', 'openid' ], properties: { appid: { type: 'string' }, openid: { type: 'string' } } } },
+            },
+          },
+          sessions: { type: 'array', items: { type: 'object' } },
+          avatars: { type: 'array', items: { type: 'string' } },
+          contentChecks: { type: 'array', items: { type: 'object' } },
+          pushEvents: { type: 'array', items: { type: 'object' } },
+          platformUser: { oneOf: [{ type: 'null' }, { type: 'object' }] },
         },
       },
       Health: {
@@ -375,7 +423,7 @@ export const openapiDocument = {
         tags: [ 'account' ],
         summary: 'The verified token\'s claims (no database read)',
         responses: {
-          200: ok('Claims', 'SessionClaims', { uid: EXAMPLE_PROFILE.uid, isWXAuth: true, openId: 'oAbC123dEf456', appid: 'wx0123456789abcdef', mid: null, role: null, iat: 1764000000, exp: 1764604800 }),
+          200: ok('Claims', 'SessionClaims', { uid: EXAMPLE_PROFILE.uid, isWXAuth: true, openId: 'oAbC123dEf456', appid: 'wx0123456789abcdef', sid: 'Qm9uam91ciBsZXMgYW1pcw', mid: null, role: null, iat: 1764000000, exp: 1764604800 }),
           ...errorResponses('session'),
         },
       },
@@ -394,6 +442,33 @@ export const openapiDocument = {
         tags: [ 'account' ],
         summary: 'A fresh token from the current user record',
         responses: { 200: ok('New token', 'RefreshResponse', { token: EXAMPLE_TOKEN, isWXAuth: true, userInfo: EXAMPLE_PROFILE, apps: [ 'wx0123456789abcdef' ] }), ...errorResponses('refreshToken') },
+      },
+    },
+    '/api/v1/mp/account/user/sessions': {
+      get: {
+        operationId: 'getSessions',
+        tags: [ 'account' ],
+        summary: 'My live sessions (one per login), mine marked current',
+        responses: { 200: ok('Sessions', 'SessionList', { sessions: [ { sid: 'Qm9uam91ciBsZXMgYW1pcw', appid: 'wx0123456789abcdef', createdAt: '2026-11-20T08:00:00.000Z', refreshedAt: '2026-11-27T08:00:00.000Z', expiresAt: '2026-12-20T08:00:00.000Z', ip: '203.0.113.0/24', userAgent: 'Mozilla/5.0 (iPhone) MicroMessenger/8.0.50', current: true } ] }), ...errorResponses('getSessions') },
+      },
+    },
+    '/api/v1/mp/account/user/sessions/{sid}': {
+      delete: {
+        operationId: 'deleteSession',
+        tags: [ 'account' ],
+        summary: 'End one of my sessions (another phone)',
+        description: 'Its tokens then get `401 SESSION_ENDED` everywhere within 2 seconds. Another user\'s sid, or one already ended, is a 404.',
+        parameters: [{ name: 'sid', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { 204: { description: 'Ended' }, ...errorResponses('deleteSession') },
+      },
+    },
+    '/api/v1/mp/account/user/logout': {
+      post: {
+        operationId: 'wxmpLogout',
+        tags: [ 'account' ],
+        summary: 'Log out: end this token\'s session',
+        description: 'Every token of the session (the login\'s and its refreshes\') then gets `401 SESSION_ENDED`, on every worker and host within 2 seconds.',
+        responses: { 204: { description: 'Logged out' }, ...errorResponses('wxmpLogout') },
       },
     },
     '/api/v1/mp/account/user/bindPhone': {
@@ -462,6 +537,18 @@ export const openapiDocument = {
         summary: 'Delete my account',
         description: 'Deletes the user, their avatars and media checks, frees their phone number and removes their WeChat link from the platform user of that number. Their tokens then get `401 USER_NOT_FOUND`; a new login makes a fresh user.',
         responses: { 204: { description: 'Deleted' }, ...errorResponses('deleteUser') },
+      },
+    },
+    '/api/v1/mp/account/user/export': {
+      get: {
+        operationId: 'exportUser',
+        tags: [ 'account' ],
+        summary: 'A copy of my data (PIPL art. 45)',
+        description: 'Everything stored about the caller, as a JSON download (`Content-Disposition: attachment`): account, apps and openids, phone, unionid, profile, sessions, avatars, content-check outcomes, pushed events about them.',
+        responses: {
+          200: ok('The data', 'UserExport', { exportedAt: '2026-11-30T08:00:00.000Z', user: { uid: EXAMPLE_PROFILE.uid, openId: 'oAbC123dEf456', apps: [{ appid: 'wx0123456789abcdef', openid: 'oAbC123dEf456' }] }, sessions: [], avatars: [], contentChecks: [], pushEvents: [], platformUser: null }),
+          ...errorResponses('exportUser'),
+        },
       },
     },
     '/api/v1/mp/wechat/push': {
@@ -590,7 +677,7 @@ export const openapiDocument = {
 
 /** The operations, by operationId (= the seed's route names). */
 export type OperationId = 'health' | 'wxmp' | 'wxmpBindPhone' | 'getUserInfo' | 'refreshToken' | 'session' | 'wxmpRun' | 'wxmpPushVerify' | 'wxmpPush' | 'wxmpPushVerifyApp' | 'wxmpPushApp'
-| 'wxmpProfile' | 'wxmpAvatar' | 'getAvatar' | 'deleteUser'
+| 'wxmpProfile' | 'wxmpAvatar' | 'getAvatar' | 'deleteUser' | 'wxmpLogout' | 'getSessions' | 'deleteSession' | 'exportUser'
 | 'internalAccessToken' | 'internalAccessTokenRefresh' | 'metrics';
 
 /** Bodies as the schemas above admit them (checked before a controller reads them). */

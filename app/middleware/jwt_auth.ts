@@ -21,6 +21,8 @@ export default () => async function jwtAuth(ctx: Context, next: () => Promise<vo
   if (claims.appid !== undefined && !findApp(ctx.app.config.wxmp, claims.appid)) {
     throw new UnauthorizedError('This token\'s mini-program is no longer served here; log in again');
   }
+  // An ended or expired session refuses its tokens (tokens from before sessions carry no sid).
+  if (claims.sid !== undefined) await ctx.service.account.session.require(claims.sid, claims.uid);
   ctx.wxAppid = claims.appid;
   ctx.uid = claims.uid;
   ctx.userId = claims.uid; // printed in this request's log lines

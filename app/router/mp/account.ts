@@ -26,4 +26,9 @@ export default (app: Application) => {
   router.get('getAvatar', '/api/v1/mp/account/avatar/:id', controller.mp.account.avatar.show);
   // 注销账号
   router.delete('deleteUser', '/api/v1/mp/account/user', jwt, user.destroy);
+  // 会话: logout, the user's sessions, ending one from another device, a copy of one's data
+  router.post('wxmpLogout', '/api/v1/mp/account/user/logout', jwt, user.logout);
+  router.get('getSessions', '/api/v1/mp/account/user/sessions', jwt, user.sessions);
+  router.delete('deleteSession', '/api/v1/mp/account/user/sessions/:sid', jwt, user.endSession);
+  router.get('exportUser', '/api/v1/mp/account/user/export', jwt, perUser, user.exportData);
 };

@@ -192,6 +192,11 @@ export default class AvatarService extends Service {
     return AVATAR_ID.test(id) ? id : undefined;
   }
 
+  /** The URLs of every avatar stored for `uid`, newest first (the data export). */
+  async urlsFor(uid: string): Promise<string[]> {
+    return (await this.filesOf(uid)).map(f => this.urlOf(f.id));
+  }
+
   private async filesOf(uid: string): Promise<ListedAvatar[]> {
     const files = await this.bucket.find({ 'metadata.uid': uid }).sort({ uploadDate: -1 }).toArray() as AvatarFile[];
     return files.map(f => ({ id: String(f._id), check: f.metadata?.check }));

@@ -12,6 +12,8 @@ export interface SessionClaims {
   appid?: string;
   mid: string | null;
   role: string | null;
+  /** The login's session; absent in tokens issued before sessions existed (they live until they expire). */
+  sid?: string;
 }
 
 /** Verified claims, with the registered ones jsonwebtoken adds. */
@@ -22,7 +24,7 @@ const CLOCK_SKEW_SECONDS = 60;
 
 function isClaims(value: unknown): value is VerifiedClaims {
   const v = value as Partial<SessionClaims> | null;
-  return !!v && typeof v === 'object' && typeof v.uid === 'string' && typeof v.openId === 'string' && (v.appid === undefined || typeof v.appid === 'string');
+  return !!v && typeof v === 'object' && typeof v.uid === 'string' && typeof v.openId === 'string' && (v.appid === undefined || typeof v.appid === 'string') && (v.sid === undefined || typeof v.sid === 'string');
 }
 
 function invalid(): UnauthorizedError {

@@ -193,7 +193,8 @@ export default class WxmpUserService extends WxmpIndexService {
       uid: user._id.toString(),
       _merchant: user._merchant ?? null,
     };
-    return this.setToken(this.claimsOf(user), { isWXAuth: user.isWXAuth, userInfo, apps: this.appsOf(user) });
+    const sid = await this.service.account.session.open(user._id, this.WXAuth.appid);
+    return this.setToken({ ...this.claimsOf(user), sid }, { isWXAuth: user.isWXAuth, userInfo, apps: this.appsOf(user) });
   }
 
   /**
@@ -480,6 +481,8 @@ export default class WxmpUserService extends WxmpIndexService {
   async deleteAccount(uid: string): Promise<void> {
     const user = await this.requireUser(uid);
     const { models } = this.ctx;
+    // Their sessions end at once (their tokens then get USER_NOT_FOUND, as before sessions).
+    await this.service.account.session.endAll(user._id, 'deleted');
     // The user first: an upload in flight then fails its own profile update and removes what
     // it stored; whatever it stored before this line is removed below.
     await this.userMODEL.deleteOne({ _id: user._id });
@@ -491,10 +494,52 @@ export default class WxmpUserService extends WxmpIndexService {
     await models.RateLimit.deleteMany({ key: `user:${uid}` });
   }
 
-  /** Re-reads the user and signs a fresh token (GET /refreshToken). */
-  async refreshToken(uid: string): Promise<SessionAnswer<ProfileUserInfo>> {
-    const { claims, isWXAuth, userInfo, apps } = await this.profile(uid);
-    return this.setToken(claims, { isWXAuth, userInfo, apps });
+  /**
+   * Everything stored about the user (GET /user/export, PIPL art. 45): the account and its
+   * apps and openids, phone, unionid, profile, sessions, avatars, content-check outcomes, the
+   * pushed events about them, and their links on the platform user of their number. Nothing of
+   * another user, no secret (no session_key is ever stored).
+   */
+  async exportData(uid: string): Promise<Record<string, unknown>> {
+    const user = await this.requireUser(uid);
+    const { models } = this.ctx;
+    const full = await this.userMODEL.findById(user._id, { avatarUploadUntil: 0, __v: 0 }).lean();
+    const links = appLinks(user, this.config.wxmp.appid);
+    const openids = links.map(l => l.openid);
+    const [ sessions, avatars, checks, events, basic ] = await Promise.all([
+      models.Session.find({ uid: user._id }, { purgeAt: 0 }).sort({ createdAt: -1 }).lean(),
+      this.service.account.avatar.urlsFor(uid),
+      models.MediaCheck.find({ $or: [{ openid: { $in: openids } }, { 'subject.uid': uid }] }).sort({ createdAt: -1 }).lean(),
+      models.PushEvent.find({ fromUser: { $in: openids } }).sort({ receivedAt: -1 }).lean(),
+      user.telphone ? this.BASICUSER.findOne({ phone: user.telphone }).lean() : null,
+    ]);
+    const mine = Object.entries(basic?.wx_apps ?? {}).filter(([ , link ]) => openids.includes(link.openId));
+    return {
+      exportedAt: new Date().toISOString(),
+      user: {
+        uid, openId: user.openId, appid: user.appid ?? this.config.wxmp.appid, apps: links, unionid: user.unionid ?? null,
+        isWXAuth: user.isWXAuth, profile: user.wxUserInfo ?? {}, telphone: user.telphone ?? null, _merchant: user._merchant ?? null,
+        createdAt: full?.createdAt ?? null, updatedAt: full?.updatedAt ?? null,
+      },
+      sessions: sessions.map(({ _id, uid: _uid, ...rest }) => ({ sid: _id, ...rest })),
+      avatars,
+      contentChecks: checks.map(c => ({ traceId: c._id, mediaUrl: c.mediaUrl, status: c.status, label: c.label ?? null, createdAt: c.createdAt, checkedAt: c.checkedAt ?? null })),
+      pushEvents: events.map(e => ({ appid: e.appid, msgType: e.msgType, event: e.event ?? null, receivedAt: e.receivedAt, message: e.message })),
+      platformUser: basic ? { phone: basic.phone, links: Object.fromEntries(mine) } : null,
+    };
+  }
+
+  /**
+   * Re-reads the user and signs a fresh token of the same session (GET /refreshToken): the
+   * session's maximum age still counts from its login. A token from before sessions existed
+   * (no sid) gets a session from now.
+   */
+  async refreshToken(uid: string, sid: string | undefined): Promise<SessionAnswer<ProfileUserInfo>> {
+    const user = await this.requireUser(uid);
+    const { claims, isWXAuth, userInfo, apps } = this.profileOf(user);
+    const sessions = this.service.account.session;
+    if (sid) await sessions.touch(sid);
+    return this.setToken({ ...claims, sid: sid ?? await sessions.open(user._id, this.WXAuth.appid) }, { isWXAuth, userInfo, apps });
   }
 
   /** The token of the user in this request's app: its openid there, and the app. */
