@@ -157,12 +157,35 @@ async function main(): Promise<void> {
   const served = await fetch(String(avatar.avatarUrl));
   expect(served.status === 200 && served.headers.get('content-type') === 'image/png', 'the avatar should be served at avatarUrl');
   process.stdout.write(`  ✔ avatar: ${avatar.avatarUrl}\n`);
+  // Sessions: the two logins above are two sessions; the first one ends from "this phone".
+  const listed = await step('sessions', 'GET', '/api/v1/mp/account/user/sessions', undefined, token, b => {
+    const sessions = b.sessions as Json[];
+    expect(Array.isArray(sessions) && sessions.length === 2 && sessions.filter(x => x.current).length === 1, 'two logins should be two sessions, one of them current');
+    return `${sessions.length} live, this one ${String(sessions.find(x => x.current)?.sid).slice(0, 6)}…`;
+  });
+  const other = (listed.sessions as Json[]).find(x => !x.current);
+  process.stdout.write(`→ DELETE /api/v1/mp/account/user/sessions/${String(other?.sid)}\n`);
+  const endedOther = await fetch(`${baseUrl}/api/v1/mp/account/user/sessions/${String(other?.sid)}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+  expect(endedOther.status === 204, `ending a session should answer 204, got ${endedOther.status}`);
+  const oldToken = await call('GET', `${baseUrl}/api/v1/mp/account/user/info`, undefined, String(plain.token));
+  expect(oldToken.status === 401 && oldToken.body.code === 'SESSION_ENDED', 'the ended session\'s token should be refused');
+  process.stdout.write('  ✔ end the other session: 204, its token now gets SESSION_ENDED\n');
+  const exported = await call('GET', `${baseUrl}/api/v1/mp/account/user/export`, undefined, token);
+  expect(exported.status === 200 && (exported.body.user as Json).uid === (login.userInfo as Json).uid, 'the export should hold the user');
+  process.stdout.write(`→ GET /api/v1/mp/account/user/export\n  ✔ export: ${Object.keys(exported.body).join(', ')}\n`);
   process.stdout.write('→ DELETE /api/v1/mp/account/user\n');
   const deleted = await fetch(`${baseUrl}/api/v1/mp/account/user`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
   expect(deleted.status === 204, `delete should answer 204, got ${deleted.status}`);
   const gone = await call('GET', `${baseUrl}/api/v1/mp/account/user/info`, undefined, token);
   expect(gone.status === 401 && gone.body.code === 'USER_NOT_FOUND', 'a deleted user\'s token should be refused');
   process.stdout.write('  ✔ delete account: 204, the token now gets USER_NOT_FOUND\n');
+  // Logout, on a fresh login of a fresh user (the one above is gone).
+  const again = await call('POST', `${baseUrl}/api/v1/mp/account/user/auth`, { jscode: await wx.login(), appid });
+  process.stdout.write('→ POST /api/v1/mp/account/user/logout\n');
+  const out = await fetch(`${baseUrl}/api/v1/mp/account/user/logout`, { method: 'POST', headers: { authorization: `Bearer ${String(again.body.token)}` } });
+  const after = await call('GET', `${baseUrl}/api/v1/mp/account/user/info`, undefined, String(again.body.token));
+  expect(out.status === 204 && after.status === 401 && after.body.code === 'SESSION_ENDED', 'logout should end the session');
+  process.stdout.write('  ✔ logout: 204, the token now gets SESSION_ENDED\n');
   process.stdout.write('client: all steps passed\n');
 }
 

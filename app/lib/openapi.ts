@@ -449,7 +449,7 @@ export const openapiDocument = {
         operationId: 'getSessions',
         tags: [ 'account' ],
         summary: 'My live sessions (one per login), mine marked current',
-        responses: { 200: ok('Sessions', 'SessionList', { sessions: [ { sid: 'Qm9uam91ciBsZXMgYW1pcw', appid: 'wx0123456789abcdef', createdAt: '2026-11-20T08:00:00.000Z', refreshedAt: '2026-11-27T08:00:00.000Z', expiresAt: '2026-12-20T08:00:00.000Z', ip: '203.0.113.0/24', userAgent: 'Mozilla/5.0 (iPhone) MicroMessenger/8.0.50', current: true } ] }), ...errorResponses('getSessions') },
+        responses: { 200: ok('Sessions', 'SessionList', { sessions: [{ sid: 'Qm9uam91ciBsZXMgYW1pcw', appid: 'wx0123456789abcdef', createdAt: '2026-11-20T08:00:00.000Z', refreshedAt: '2026-11-27T08:00:00.000Z', expiresAt: '2026-12-20T08:00:00.000Z', ip: '203.0.113.0/24', userAgent: 'Mozilla/5.0 (iPhone) MicroMessenger/8.0.50', current: true }] }), ...errorResponses('getSessions') },
       },
     },
     '/api/v1/mp/account/user/sessions/{sid}': {

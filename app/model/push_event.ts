@@ -10,6 +10,8 @@ export interface IPushEvent {
   msgType: string;
   event?: string;
   fromUser?: string;
+  /** The user the message is about: `OpenID` of an account event (sent by the platform's push account), else the sender. */
+  openid?: string;
   /** The decrypted message as WeChat sent it. */
   message: Record<string, unknown>;
   receivedAt: Date;
@@ -30,6 +32,7 @@ export default (app: Application) => {
     msgType: { type: String, required: true },
     event: String,
     fromUser: String,
+    openid: { type: String, index: true },
     message: { type: Schema.Types.Mixed, required: true },
     receivedAt: { type: Date, required: true },
     status: { type: String, required: true },

@@ -7,12 +7,15 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ContentSecurity, traceId, type PushTarget, type Verdict } from './security';
+import { ContentSecurity, traceId, type PushRecord, type PushTarget, type Verdict } from './security';
 
 export interface WeChatApp {
   appid: string;
   secret: string;
 }
+
+/** WeChat's account events (授权用户信息变更). */
+export type AccountEvent = 'user_authorization_revoke' | 'user_authorization_cancellation' | 'user_info_modified';
 
 export type FaultKind = 'latency' | 'http5xx' | 'errcode' | 'garbage' | 'hang' | 'reply';
 
@@ -249,7 +252,7 @@ export class WeChatDouble {
       res.end(JSON.stringify(body));
     };
     if (url.pathname.startsWith('/sandbox/')) {
-      send(200, this.control(url.pathname, req.method ?? 'GET', raw));
+      send(200, await this.control(url.pathname, req.method ?? 'GET', raw));
       return;
     }
     this.calls[url.pathname] = (this.calls[url.pathname] ?? 0) + 1;
@@ -408,6 +411,30 @@ export class WeChatDouble {
     return { errcode: 0, errmsg: 'ok', trace_id: trace };
   }
 
+  /**
+   * Pushes one of WeChat's account events (授权用户信息变更) about `openid` to the app's push
+   * target, signed (and encrypted in safe mode) like every push, in the documented shape:
+   * `{ ToUserName, FromUserName (the platform's push account), CreateTime, MsgType: "event",
+   * Event, OpenID, AppID, RevokeInfo? }`. RevokeInfo for a mini-program: 6 nickname and avatar,
+   * 8 phone number, 12 WeRun, 19 the nickname keyboard's nickname, 20 the avatar component's
+   * avatar, ... (comma-separated when several). Undefined when the app has no push target.
+   */
+  async pushAccountEvent(appid: string, openid: string, event: AccountEvent, revokeInfo?: string): Promise<PushRecord | undefined> {
+    const target = this.security.pushTargets.get(appid);
+    if (!target) return undefined;
+    const message: Record<string, unknown> = {
+      ToUserName: target.toUser ?? 'gh_sandbox0000001',
+      FromUserName: 'oPlatformPushService0000000',
+      CreateTime: Math.floor(Date.now() / 1000),
+      MsgType: 'event',
+      Event: event,
+      OpenID: openid,
+      AppID: appid,
+      ...(event === 'user_authorization_revoke' ? { RevokeInfo: revokeInfo ?? '' } : {}),
+    };
+    return this.security.push(appid, target, message);
+  }
+
   /** Where and how the double pushes events for `appid` (the console's URL/Token/EncodingAESKey/format). */
   setPushTarget(appid: string, target: PushTarget | undefined): void {
     if (target) this.security.pushTargets.set(appid, target);
@@ -415,7 +442,7 @@ export class WeChatDouble {
   }
 
   /** `/sandbox/*`: the client simulator's and the fault suite's handle on the double. */
-  private control(path: string, method: string, raw: string): unknown {
+  private async control(path: string, method: string, raw: string): Promise<unknown> {
     const body = raw ? JSON.parse(raw) as Record<string, unknown> : {};
     const appid = String(body.appid ?? DEFAULT_APPS[0].appid);
     switch (`${method} ${path}`) {
@@ -438,6 +465,10 @@ export class WeChatDouble {
         return { risky: this.security.riskyWords, review: this.security.reviewWords };
       case 'POST /sandbox/media-verdicts': this.security.mediaVerdicts.push(...((body.verdicts ?? []) as Verdict[])); return { queued: this.security.mediaVerdicts.length };
       case 'GET /sandbox/pushes': return { pushes: this.security.pushes };
+      case 'POST /sandbox/account-event': {
+        const record = await this.pushAccountEvent(appid, String(body.openid), String(body.event) as AccountEvent, body.revokeInfo === undefined ? undefined : String(body.revokeInfo));
+        return record ?? { delivered: false, lastAnswer: 'no push target for this appid' };
+      }
       default: return { error: `unknown control ${method} ${path}` };
     }
   }

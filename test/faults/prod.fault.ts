@@ -397,6 +397,36 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
     assert.equal(stats.calls['/cgi-bin/token'], 1);
   });
 
+  it('logout on one worker: the session\'s token is refused by every worker within 5 s', async () => {
+    const { code } = await postJson<{ code: string }>(`${wechat.urls.wechat}/sandbox/login`, { appid: APPID, openid: 'o_fault_logout' });
+    const { token } = await postJson<{ token: string }>(`${app.baseUrl}/api/v1/mp/account/user/auth`, { jscode: code });
+    /** One request on a connection of its own: the cluster hands new connections to the workers in turn. */
+    const info = () => new Promise<{ status: number; code?: string; pid?: string }>((resolve, reject) => {
+      const req = http.get(`${app.baseUrl}/api/v1/mp/account/user/info`, { agent: false, headers: { authorization: `Bearer ${token}` } }, res => {
+        let text = '';
+        res.on('data', d => { text += d; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, code: res.statusCode === 200 ? undefined : (JSON.parse(text) as { code: string }).code }));
+      });
+      req.on('error', reject);
+    });
+    // Both workers have read the live session (and cached it).
+    for (let i = 0; i < 8; i++) assert.equal((await info()).status, 200);
+    const ended = Date.now();
+    const res = await fetch(`${app.baseUrl}/api/v1/mp/account/user/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 204);
+    let allRefusedAt = 0;
+    while (Date.now() - ended < 6000) {
+      const answers = await Promise.all(Array.from({ length: 8 }, info));
+      if (answers.every(a => a.status === 401 && a.code === 'SESSION_ENDED')) {
+        allRefusedAt = Date.now() - ended;
+        break;
+      }
+      await sleep(100);
+    }
+    process.stdout.write(`      every worker refused the ended session after ${allRefusedAt} ms\n`);
+    assert.ok(allRefusedAt > 0 && allRefusedAt <= 5000, `refused everywhere after ${allRefusedAt} ms`);
+  });
+
   it('/metrics sums both workers\' numbers; the access log has a line per request', async () => {
     const scrape = async () => {
       const res = await fetch(`${app.baseUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_KEY}` } });

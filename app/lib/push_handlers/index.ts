@@ -1,4 +1,5 @@
 import type { Context } from 'egg';
+import { authorizationCancellation, authorizationRevoke, userInfoModified } from './account_events';
 import wxaMediaCheck from './wxa_media_check';
 
 /** A message from WeChat's push, decrypted and parsed (field names as WeChat sends them). */
@@ -14,6 +15,9 @@ export type PushHandler = (ctx: Context, message: PushMessage) => Promise<void>;
  */
 export const PUSH_HANDLERS: Readonly<Record<string, PushHandler>> = {
   'event:wxa_media_check': wxaMediaCheck,
+  'event:user_authorization_revoke': authorizationRevoke,
+  'event:user_authorization_cancellation': authorizationCancellation,
+  'event:user_info_modified': userInfoModified,
 };
 
 export function handlerKey(message: PushMessage): string {

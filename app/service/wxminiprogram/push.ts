@@ -84,10 +84,15 @@ function encryptedField(body: unknown): string | undefined {
   return typeof value === 'string' && value ? value : undefined;
 }
 
-/** Repeated pushes of one message share this key: MsgId, else sender + CreateTime + Event + trace_id. */
+/**
+ * Repeated pushes of one message share this key: MsgId, else sender + CreateTime + Event +
+ * trace_id, and for the account events (sent by the platform's push account about a user) the
+ * user's OpenID and RevokeInfo, so two users' events of one second are two messages.
+ */
 export function dedupKey(message: PushMessage): string {
   if (message.MsgId !== undefined && String(message.MsgId) !== '') return `msg:${String(message.MsgId)}`;
-  return [ 'evt', message.FromUserName, message.CreateTime, message.Event, message.trace_id ].map(v => String(v ?? '')).join(':');
+  const key = [ 'evt', message.FromUserName, message.CreateTime, message.Event, message.trace_id ].map(v => String(v ?? '')).join(':');
+  return message.OpenID === undefined ? key : `${key}:${String(message.OpenID)}:${String(message.RevokeInfo ?? '')}`;
 }
 
 /**
@@ -120,6 +125,7 @@ export default class WxmpPushService extends WxmpIndexService {
       await this.ctx.models.PushEvent.create({
         _id: id, appid: this.WXAuth.appid, msgType: message.MsgType, event: typeof message.Event === 'string' ? message.Event : undefined,
         fromUser: typeof message.FromUserName === 'string' ? message.FromUserName : undefined,
+        openid: typeof message.OpenID === 'string' ? message.OpenID : typeof message.FromUserName === 'string' ? message.FromUserName : undefined,
         message, receivedAt: new Date(), status: 'received',
       });
     } catch (err) {

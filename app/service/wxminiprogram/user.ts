@@ -490,8 +490,31 @@ export default class WxmpUserService extends WxmpIndexService {
     await this.service.account.avatar.removeFor(uid);
     const openids = appLinks(user, this.config.wxmp.appid).map(l => l.openid);
     await models.MediaCheck.deleteMany({ $or: [{ openid: { $in: openids } }, { 'subject.uid': uid }] });
-    await models.PushEvent.deleteMany({ fromUser: { $in: openids } });
+    await models.PushEvent.deleteMany({ $or: [{ fromUser: { $in: openids } }, { openid: { $in: openids } }] });
     await models.RateLimit.deleteMany({ key: `user:${uid}` });
+  }
+
+  /** The user of `openid` in any app (WeChat's account events name the user by it), or null. */
+  async userByOpenid(openid: string): Promise<LeanUser | null> {
+    return this.userMODEL.findOne({ $or: [{ openId: openid }, { 'wxApps.openid': openid }] }, USER_PROJECTION).lean<LeanUser>();
+  }
+
+  /** Unbinds the user's phone number (WeChat: the user withdrew it) and releases its platform links. */
+  async unbindPhone(user: LeanUser): Promise<boolean> {
+    const before = await this.userMODEL.findOneAndUpdate({ _id: user._id, telphone: { $type: 'string' } }, { $unset: { telphone: 1 } }, { new: false, projection: USER_FIELDS }).lean<LeanUser>();
+    if (!before?.telphone) return false;
+    await this.releaseBasicUser(before, before.telphone);
+    return true;
+  }
+
+  /** Clears the nickname and/or the avatar (deleting the stored avatar files), so the app asks again. */
+  async clearProfile(user: LeanUser, what: { nickName?: boolean; avatar?: boolean }): Promise<void> {
+    const $unset: Record<string, 1> = {};
+    if (what.nickName) $unset['wxUserInfo.nickName'] = 1;
+    if (what.avatar) $unset['wxUserInfo.avatarUrl'] = 1;
+    if (!Object.keys($unset).length) return;
+    await this.userMODEL.updateOne({ _id: user._id }, { $unset });
+    if (what.avatar) await this.service.account.avatar.removeFor(user._id.toString());
   }
 
   /**
@@ -510,7 +533,7 @@ export default class WxmpUserService extends WxmpIndexService {
       models.Session.find({ uid: user._id }, { purgeAt: 0 }).sort({ createdAt: -1 }).lean(),
       this.service.account.avatar.urlsFor(uid),
       models.MediaCheck.find({ $or: [{ openid: { $in: openids } }, { 'subject.uid': uid }] }).sort({ createdAt: -1 }).lean(),
-      models.PushEvent.find({ fromUser: { $in: openids } }).sort({ receivedAt: -1 }).lean(),
+      models.PushEvent.find({ $or: [{ fromUser: { $in: openids } }, { openid: { $in: openids } }] }).sort({ receivedAt: -1 }).lean(),
       user.telphone ? this.BASICUSER.findOne({ phone: user.telphone }).lean() : null,
     ]);
     const mine = Object.entries(basic?.wx_apps ?? {}).filter(([ , link ]) => openids.includes(link.openId));
@@ -521,7 +544,7 @@ export default class WxmpUserService extends WxmpIndexService {
         isWXAuth: user.isWXAuth, profile: user.wxUserInfo ?? {}, telphone: user.telphone ?? null, _merchant: user._merchant ?? null,
         createdAt: full?.createdAt ?? null, updatedAt: full?.updatedAt ?? null,
       },
-      sessions: sessions.map(({ _id, uid: _uid, ...rest }) => ({ sid: _id, ...rest })),
+      sessions: sessions.map(s => ({ sid: s._id, appid: s.appid, createdAt: s.createdAt, refreshedAt: s.refreshedAt, expiresAt: s.expiresAt, endedAt: s.endedAt ?? null, endReason: s.endReason ?? null, ip: s.ip, userAgent: s.userAgent })),
       avatars,
       contentChecks: checks.map(c => ({ traceId: c._id, mediaUrl: c.mediaUrl, status: c.status, label: c.label ?? null, createdAt: c.createdAt, checkedAt: c.checkedAt ?? null })),
       pushEvents: events.map(e => ({ appid: e.appid, msgType: e.msgType, event: e.event ?? null, receivedAt: e.receivedAt, message: e.message })),
