@@ -56,7 +56,8 @@ describe('test/scripts/client.test.ts (npm run client)', function() {
         const res = await client('--base-url', server.url, '--wechat-url', wechat().url as string, '--appid', app.config.wxmp.appid);
         assert.equal(res.code, 0, res.stderr);
         assert.match(res.stdout, /client: all steps passed/);
-        assert.equal((res.stdout.match(/ ✔ /g) ?? []).length, 10);
+        assert.equal((res.stdout.match(/ ✔ /g) ?? []).length, 14, res.stdout);
+        for (const step of [ 'sessions:', 'end the other session', 'export:', 'logout:' ]) assert.ok(res.stdout.includes(step), step);
       }
     } finally {
       await server.close();
