@@ -1,7 +1,7 @@
 import type { Context, EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
 import type { HttpServerConfig } from '../app/lib/http_server';
 import { readAppsFile, type TokenMode, type WxAppConfig } from './apps';
-import { env, envInt, parseInternalKeys, previousJwtSecrets } from './env';
+import { env, envInt, parseInternalKeys, previousJwtSecrets, type InternalKey } from './env';
 import { mongoClientConfig } from './mongo_uri';
 
 export type { TokenMode, WxAppConfig } from './apps';
@@ -129,8 +129,10 @@ export interface AvatarConfig {
 
 /** The internal API (the central access_token service, metrics) and who may call it. */
 export interface InternalConfig {
-  /** `INTERNAL_API_KEYS`: callers by name; none = the internal routes answer 404. Never logged. */
-  keys: { name: string; key: string }[];
+  /** `INTERNAL_API_KEYS`: callers by name, with their scopes; none = the internal routes answer 404. Never logged. */
+  keys: InternalKey[];
+  /** How long the audit trail keeps an event (`AUDIT_RETENTION_DAYS`, default 180). */
+  auditRetentionDays: number;
 }
 
 /** This app's own config sections, next to the framework's and plugins'. */
@@ -303,7 +305,7 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
   // The dumped config (run/*_config.json) carries no secret: egg's default dump.ignore hides
   // `keys` (internal.keys) and /secret/i (jwt.secret, wxmp.secret, session.previousSecrets);
   // app.ts and agent.ts add the names it misses (config/dump.ts).
-  const internal: InternalConfig = { keys: parseInternalKeys(env('INTERNAL_API_KEYS')).keys };
+  const internal: InternalConfig = { keys: parseInternalKeys(env('INTERNAL_API_KEYS')).keys, auditRetentionDays: envInt('AUDIT_RETENTION_DAYS', 180) };
 
   return { ...config, wxmp, health, session, rateLimit, overload, httpServer, avatar, internal, sandbox };
 };

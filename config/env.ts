@@ -33,6 +33,7 @@ export type EnvName =
   | 'PUBLIC_BASE_URL'
   | 'AVATAR_MAX_BYTES'
   | 'INTERNAL_API_KEYS'
+  | 'AUDIT_RETENTION_DAYS'
   | 'JWT_PREVIOUS_SECRETS';
 
 /** The variables `prod` refuses to start without. */
@@ -42,20 +43,51 @@ export const MIN_JWT_SECRET_LENGTH = 32;
 export const MIN_JWT_SECRET_DISTINCT = 8;
 export const MIN_INTERNAL_KEY_LENGTH = 32;
 
-/** `INTERNAL_API_KEYS="name:key,name2:key2"`: the callers of the internal API, by name. */
-export function parseInternalKeys(raw: string | undefined): { keys: { name: string; key: string }[]; problems: string[] } {
-  const keys: { name: string; key: string }[] = [];
+/** What an internal key may do. */
+export const INTERNAL_SCOPES = [ 'token', 'metrics', 'users:read', 'users:write', 'messages' ] as const;
+export type InternalScope = typeof INTERNAL_SCOPES[number];
+/** A key written without scopes keeps what every key could do before scopes existed. */
+export const DEFAULT_SCOPES: readonly InternalScope[] = [ 'token', 'metrics' ];
+
+export interface InternalKey {
+  name: string;
+  key: string;
+  /** Absent: DEFAULT_SCOPES. */
+  scopes?: InternalScope[];
+}
+
+/**
+ * `INTERNAL_API_KEYS="name:key[:scope+scope...],..."`: the callers of the internal API, by name,
+ * each with what it may do (`token`, `metrics`, `users:read`, `users:write`, `messages`). A key
+ * without scopes has `token` and `metrics`, as every key had before scopes existed.
+ */
+export function parseInternalKeys(raw: string | undefined): { keys: InternalKey[]; problems: string[] } {
+  const keys: InternalKey[] = [];
   const problems: string[] = [];
   for (const entry of (raw ?? '').split(',').map(e => e.trim()).filter(Boolean)) {
     const colon = entry.indexOf(':');
     const name = colon > 0 ? entry.slice(0, colon) : '';
-    const key = colon > 0 ? entry.slice(colon + 1) : '';
+    let key = colon > 0 ? entry.slice(colon + 1) : '';
+    let scopes: InternalScope[] | undefined;
+    // `key:scopes` when what follows the key's first colon is a list of known scopes; a key
+    // of the earlier form may itself hold a colon.
+    const split = key.indexOf(':');
+    if (split > 0) {
+      const listed = key.slice(split + 1).split('+');
+      if (listed.every(x => (INTERNAL_SCOPES as readonly string[]).includes(x))) {
+        scopes = [ ...new Set(listed as InternalScope[]) ];
+        key = key.slice(0, split);
+      } else if (/^[a-z:+]+$/.test(key.slice(split + 1))) {
+        problems.push(`INTERNAL_API_KEYS: the key of "${name}" names an unknown scope (known: ${INTERNAL_SCOPES.join(', ')})`);
+        continue;
+      }
+    }
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name) || !key) {
-      problems.push('INTERNAL_API_KEYS must be name:key pairs separated by commas');
+      problems.push('INTERNAL_API_KEYS must be name:key or name:key:scope+scope pairs separated by commas');
       continue;
     }
     if (key.length < MIN_INTERNAL_KEY_LENGTH) problems.push(`INTERNAL_API_KEYS: the key of "${name}" must be at least ${MIN_INTERNAL_KEY_LENGTH} characters (got ${key.length})`);
-    keys.push({ name, key });
+    keys.push(scopes ? { name, key, scopes } : { name, key });
   }
   return { keys, problems };
 }

@@ -51,7 +51,7 @@ const EXAMPLE_PROFILE = {
 
 /** Codes that several routes share: who answers them is the route's middleware or the call it makes. */
 const SERVER: ErrorCode[] = [ 'INTERNAL_ERROR', 'DB_UNAVAILABLE', 'OVERLOADED' ];
-const AUTH: ErrorCode[] = [ 'UNAUTHORIZED', 'TOKEN_EXPIRED', 'USER_NOT_FOUND', 'SESSION_ENDED', 'SESSION_EXPIRED' ];
+const AUTH: ErrorCode[] = [ 'UNAUTHORIZED', 'TOKEN_EXPIRED', 'USER_NOT_FOUND', 'SESSION_ENDED', 'SESSION_EXPIRED', 'USER_BANNED' ];
 const JSON_BODY: ErrorCode[] = [ 'INVALID_BODY', 'INVALID_PARAM', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE' ];
 const WECHAT: ErrorCode[] = [ 'WECHAT_UNAVAILABLE', 'WECHAT_ERROR', 'WECHAT_TIMEOUT', 'WECHAT_RATE_LIMITED' ];
 /** A WeChat call that carries the access_token. */
@@ -68,7 +68,7 @@ const PUSH: ErrorCode[] = [ 'NOT_FOUND', 'INVALID_SIGNATURE', 'INVALID_PUSH' ];
  * the HTTP layer (`ANY_REQUEST`), which /docs states once.
  */
 export const OPERATION_ERRORS: Record<OperationId, readonly ErrorCode[]> = {
-  wxmp: [ ...JSON_BODY, 'APP_REQUIRED', 'UNKNOWN_APP', 'RATE_LIMITED', ...CODE_EXCHANGE, 'DECRYPT_FAILED', 'OPENID_MISMATCH', ...SERVER ],
+  wxmp: [ ...JSON_BODY, 'APP_REQUIRED', 'UNKNOWN_APP', 'USER_BANNED', 'RATE_LIMITED', ...CODE_EXCHANGE, 'DECRYPT_FAILED', 'OPENID_MISMATCH', ...SERVER ],
   session: [ ...AUTH, ...SERVER ],
   wxmpLogout: [ ...AUTH, ...SERVER ],
   getSessions: [ ...AUTH, ...SERVER ],
@@ -87,9 +87,16 @@ export const OPERATION_ERRORS: Record<OperationId, readonly ErrorCode[]> = {
   wxmpPushVerifyApp: [ ...PUSH, 'INTERNAL_ERROR', 'OVERLOADED' ],
   wxmpPushApp: [ ...PUSH, 'PAYLOAD_TOO_LARGE', ...SERVER ],
   health: [ 'INTERNAL_ERROR' ],
-  internalAccessToken: [ ...INTERNAL_KEY, 'INVALID_PARAM', 'APP_REQUIRED', 'UNKNOWN_APP', ...WECHAT_WITH_TOKEN, ...SERVER ],
-  internalAccessTokenRefresh: [ ...INTERNAL_KEY, ...JSON_BODY, 'APP_REQUIRED', 'UNKNOWN_APP', ...WECHAT_WITH_TOKEN, ...SERVER ],
-  metrics: [ ...INTERNAL_KEY, 'INTERNAL_ERROR', 'OVERLOADED' ],
+  internalAccessToken: [ ...INTERNAL_KEY, 'FORBIDDEN_SCOPE', 'INVALID_PARAM', 'APP_REQUIRED', 'UNKNOWN_APP', ...WECHAT_WITH_TOKEN, ...SERVER ],
+  internalAccessTokenRefresh: [ ...INTERNAL_KEY, 'FORBIDDEN_SCOPE', ...JSON_BODY, 'APP_REQUIRED', 'UNKNOWN_APP', ...WECHAT_WITH_TOKEN, ...SERVER ],
+  metrics: [ ...INTERNAL_KEY, 'FORBIDDEN_SCOPE', 'INTERNAL_ERROR', 'OVERLOADED' ],
+  internalFindUsers: [ ...INTERNAL_KEY, 'FORBIDDEN_SCOPE', 'INVALID_PARAM', ...SERVER ],
+  internalGetUser: [ ...INTERNAL_KEY, 'FORBIDDEN_SCOPE', 'INVALID_PARAM', ...SERVER ],
+  internalUserEvents: [ ...INTERNAL_KEY, 'FORBIDDEN_SCOPE', 'INVALID_PARAM', ...SERVER ],
+  internalBanUser: [ ...INTERNAL_KEY, 'FORBIDDEN_SCOPE', ...JSON_BODY, ...SERVER ],
+  internalUnbanUser: [ ...INTERNAL_KEY, 'FORBIDDEN_SCOPE', ...JSON_BODY, ...SERVER ],
+  internalEndSessions: [ ...INTERNAL_KEY, 'FORBIDDEN_SCOPE', ...JSON_BODY, ...SERVER ],
+  internalDeleteUser: [ ...INTERNAL_KEY, 'FORBIDDEN_SCOPE', 'INVALID_PARAM', ...SERVER ],
 };
 
 /** Answered by the HTTP layer before any route runs, so any request may get them. */
@@ -165,12 +172,13 @@ export const openapiDocument = {
     { name: 'wechat', description: 'Called by WeChat: the message push URL (消息推送)' },
     { name: 'ops', description: 'Health and documentation' },
     { name: 'internal', description: 'For the team\'s other backends and ops (INTERNAL_API_KEYS); 404 when no key is configured' },
+    { name: 'support', description: 'For support staff and operators: user lookup, ban, forced logout, deletion, the audit trail (INTERNAL_API_KEYS with the users:read / users:write scopes)' },
   ],
   security: bearer,
   components: {
     securitySchemes: {
       bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (HS256)', description: 'The `token` from login or refreshToken' },
-      internalKey: { type: 'http', scheme: 'bearer', description: 'One of INTERNAL_API_KEYS (the internal API and /metrics)' },
+      internalKey: { type: 'http', scheme: 'bearer', description: 'One of INTERNAL_API_KEYS (the internal API and /metrics); each operation names the scope its key needs (token, metrics, users:read, users:write, messages); a key without scopes has token and metrics' },
     },
     schemas: {
       Error: {
@@ -359,6 +367,53 @@ export const openapiDocument = {
           platformUser: { oneOf: [{ type: 'null' }, { type: 'object' }] },
         },
       },
+      SupportAction: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { reason: { type: 'string', maxLength: 500, 'x-rule': 'at most 500 characters', description: 'Why (kept in the audit trail)', examples: [ 'ticket #4711: account stolen' ] } },
+      },
+      SupportUser: {
+        type: 'object',
+        required: [ 'uid', 'openId', 'appid', 'apps', 'unionid', 'telphone', 'isWXAuth', 'profile', '_merchant', 'status', 'banned', 'createdAt', 'liveSessions' ],
+        additionalProperties: false,
+        properties: {
+          uid: { type: 'string' },
+          openId: { type: 'string', description: 'The openid in the app the user first came from' },
+          appid: { type: 'string', description: 'The app the user first came from' },
+          apps: { type: 'array', items: { type: 'object', required: [ 'appid', 'openid' ], properties: { appid: { type: 'string' }, openid: { type: 'string' } } } },
+          unionid: nullable('string'),
+          telphone: nullable('string'),
+          isWXAuth: { type: 'boolean' },
+          profile: { type: 'object' },
+          _merchant: { oneOf: [ ref('Merchant'), { type: 'null' }] },
+          status: { enum: [ 'active', 'banned' ] },
+          banned: { oneOf: [{ type: 'null' }, { type: 'object', required: [ 'at', 'reason', 'by' ], properties: { at: { type: 'string' }, reason: nullable('string'), by: nullable('string') } }] },
+          createdAt: nullable('string'),
+          liveSessions: { type: 'integer' },
+        },
+      },
+      SupportUserList: { type: 'object', required: [ 'users' ], additionalProperties: false, properties: { users: { type: 'array', items: ref('SupportUser') } } },
+      AuditTrail: {
+        type: 'object',
+        required: [ 'events', 'next' ],
+        additionalProperties: false,
+        properties: {
+          events: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: [ 'id', 'at', 'type', 'actor' ],
+              properties: {
+                id: { type: 'string' }, at: { type: 'string', format: 'date-time' }, type: { type: 'string' },
+                actor: { type: 'string', description: '`user`, `wechat` or `key:<name>`' },
+                appid: { type: 'string' }, code: { type: 'string' }, ip: { type: 'string' }, userAgent: { type: 'string' }, reason: { type: 'string' }, detail: { type: 'object' },
+              },
+            },
+          },
+          next: { ...nullable('string'), description: 'Pass as `before` for the next page; null at the end' },
+        },
+      },
+      EndedSessions: { type: 'object', required: [ 'ended' ], additionalProperties: false, properties: { ended: { type: 'integer' } } },
       Health: {
         type: 'object',
         required: [ 'status', 'mongo', 'wxToken', 'wxTokenAgeSeconds', 'wxTokenLastFailure', 'wxSecret', 'apps', 'avatars', 'load' ],
@@ -630,7 +685,7 @@ export const openapiDocument = {
         operationId: 'internalAccessToken',
         tags: [ 'internal' ],
         summary: 'The current access_token, for the team\'s other backends (中控服务器)',
-        security: [{ internalKey: [] }],
+        security: [{ internalKey: [ 'token' ] }],
         parameters: [ APPID_QUERY ],
         responses: { 200: ok('The token', 'AccessToken', { access_token: 'AT_0123456789', expires_in: 6890, expires_at: 1764010000 }), ...errorResponses('internalAccessToken') },
       },
@@ -642,9 +697,94 @@ export const openapiDocument = {
         summary: 'Report a token WeChat rejected (40001/42001): compare-and-set refresh',
         parameters: [ APPID_QUERY ],
         description: 'If it is still the current token it is invalidated and refreshed once (concurrent reports cost one upstream call); if it is already stale, the current token is answered without calling WeChat.',
-        security: [{ internalKey: [] }],
+        security: [{ internalKey: [ 'token' ] }],
         requestBody: jsonBody('ReportedToken', { access_token: 'AT_the_one_wechat_rejected' }),
         responses: { 200: ok('The current token', 'AccessToken', { access_token: 'AT_fresh_0123456789', expires_in: 7200, expires_at: 1764017200 }), ...errorResponses('internalAccessTokenRefresh') },
+      },
+    },
+    '/api/v1/internal/users': {
+      get: {
+        operationId: 'internalFindUsers',
+        tags: [ 'support' ],
+        summary: 'Find a user by openid (of an app), phone or unionid',
+        security: [{ internalKey: [ 'users:read' ] }],
+        parameters: [
+          { name: 'openid', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'appid', in: 'query', required: false, schema: { type: 'string' }, description: 'With openid: only a user whose openid is of this app' },
+          { name: 'phone', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'unionid', in: 'query', required: false, schema: { type: 'string' } },
+        ],
+        responses: { 200: ok('The users found (none: an empty list)', 'SupportUserList', { users: [{ uid: EXAMPLE_PROFILE.uid, openId: 'oAbC123dEf456', appid: 'wx0123456789abcdef', apps: [{ appid: 'wx0123456789abcdef', openid: 'oAbC123dEf456' }], unionid: 'oUnion123', telphone: '13800138000', isWXAuth: true, profile: { nickName: '小明' }, _merchant: null, status: 'active', banned: null, createdAt: '2026-11-01T08:00:00.000Z', liveSessions: 2 }] }), ...errorResponses('internalFindUsers') },
+      },
+    },
+    '/api/v1/internal/users/{uid}': {
+      get: {
+        operationId: 'internalGetUser',
+        tags: [ 'support' ],
+        summary: 'A user: profile, apps and openids, phone, status, live session count',
+        security: [{ internalKey: [ 'users:read' ] }],
+        parameters: [{ name: 'uid', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{24}$' } }],
+        responses: { 200: ok('The user', 'SupportUser', { uid: EXAMPLE_PROFILE.uid, openId: 'oAbC123dEf456', appid: 'wx0123456789abcdef', apps: [{ appid: 'wx0123456789abcdef', openid: 'oAbC123dEf456' }], unionid: 'oUnion123', telphone: '13800138000', isWXAuth: true, profile: { nickName: '小明' }, _merchant: null, status: 'active', banned: null, createdAt: '2026-11-01T08:00:00.000Z', liveSessions: 2 }), ...errorResponses('internalGetUser') },
+      },
+      delete: {
+        operationId: 'internalDeleteUser',
+        tags: [ 'support' ],
+        summary: 'Delete a user (a deletion request made through support)',
+        description: 'The same deletion as the user\'s own DELETE /user. `?reason=` is kept in the audit trail.',
+        security: [{ internalKey: [ 'users:write' ] }],
+        parameters: [{ name: 'uid', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{24}$' } }, { name: 'reason', in: 'query', required: false, schema: { type: 'string', maxLength: 500 } }],
+        responses: { 204: { description: 'Deleted' }, ...errorResponses('internalDeleteUser') },
+      },
+    },
+    '/api/v1/internal/users/{uid}/events': {
+      get: {
+        operationId: 'internalUserEvents',
+        tags: [ 'support' ],
+        summary: 'A user\'s audit trail, newest first',
+        security: [{ internalKey: [ 'users:read' ] }],
+        parameters: [{ name: 'uid', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{24}$' } },
+          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+          { name: 'before', in: 'query', required: false, schema: { type: 'string' }, description: 'The `next` of the previous page' },
+        ],
+        responses: {
+          200: ok('Events', 'AuditTrail', { events: [{ id: '6561f0a1b2c3d4e5f6a7b8d0', at: '2026-11-30T08:00:00.000Z', type: 'user_banned', actor: 'key:support-desk', reason: 'ticket #4711' }], next: null }),
+          ...errorResponses('internalUserEvents'),
+        },
+      },
+    },
+    '/api/v1/internal/users/{uid}/ban': {
+      post: {
+        operationId: 'internalBanUser',
+        tags: [ 'support' ],
+        summary: 'Ban a user: 403 USER_BANNED at login and on every route, sessions ended',
+        description: 'Within 2 seconds on every worker and host. Answers the user as it now is.',
+        security: [{ internalKey: [ 'users:write' ] }],
+        parameters: [{ name: 'uid', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{24}$' } }],
+        requestBody: { required: false, content: { 'application/json': { schema: ref('SupportAction'), example: { reason: 'spam, ticket #4711' } } } },
+        responses: { 200: ok('Banned', 'SupportUser', { ...{ uid: EXAMPLE_PROFILE.uid, openId: 'oAbC123dEf456', appid: 'wx0123456789abcdef', apps: [{ appid: 'wx0123456789abcdef', openid: 'oAbC123dEf456' }], unionid: 'oUnion123', telphone: '13800138000', isWXAuth: true, profile: { nickName: '小明' }, _merchant: null, status: 'active', banned: null, createdAt: '2026-11-01T08:00:00.000Z', liveSessions: 2 }, status: 'banned', banned: { at: '2026-11-30T08:00:00.000Z', reason: 'spam, ticket #4711', by: 'support-desk' }, liveSessions: 0 }), ...errorResponses('internalBanUser') },
+      },
+    },
+    '/api/v1/internal/users/{uid}/unban': {
+      post: {
+        operationId: 'internalUnbanUser',
+        tags: [ 'support' ],
+        summary: 'Lift a ban: the user may log in again',
+        security: [{ internalKey: [ 'users:write' ] }],
+        parameters: [{ name: 'uid', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{24}$' } }],
+        requestBody: { required: false, content: { 'application/json': { schema: ref('SupportAction'), example: { reason: 'appeal accepted' } } } },
+        responses: { 200: ok('Active again', 'SupportUser', { uid: EXAMPLE_PROFILE.uid, openId: 'oAbC123dEf456', appid: 'wx0123456789abcdef', apps: [{ appid: 'wx0123456789abcdef', openid: 'oAbC123dEf456' }], unionid: 'oUnion123', telphone: '13800138000', isWXAuth: true, profile: { nickName: '小明' }, _merchant: null, status: 'active', banned: null, createdAt: '2026-11-01T08:00:00.000Z', liveSessions: 2 }), ...errorResponses('internalUnbanUser') },
+      },
+    },
+    '/api/v1/internal/users/{uid}/sessions/end': {
+      post: {
+        operationId: 'internalEndSessions',
+        tags: [ 'support' ],
+        summary: 'Forced logout: end every session of a user',
+        description: 'Their tokens get 401 SESSION_ENDED within 2 seconds everywhere; they can log in again.',
+        security: [{ internalKey: [ 'users:write' ] }],
+        parameters: [{ name: 'uid', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{24}$' } }],
+        requestBody: { required: false, content: { 'application/json': { schema: ref('SupportAction'), example: { reason: 'phone stolen, ticket #4712' } } } },
+        responses: { 200: ok('How many were ended', 'EndedSessions', { ended: 2 }), ...errorResponses('internalEndSessions') },
       },
     },
     '/metrics': {
@@ -652,7 +792,7 @@ export const openapiDocument = {
         operationId: 'metrics',
         tags: [ 'internal' ],
         summary: 'Prometheus metrics of all workers together',
-        security: [{ internalKey: [] }],
+        security: [{ internalKey: [ 'metrics' ] }],
         responses: {
           200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' }, example: '# TYPE http_requests_total counter\nhttp_requests_total{method="GET",route="/health",status="200"} 42' } } },
           ...errorResponses('metrics'),
@@ -678,6 +818,7 @@ export const openapiDocument = {
 /** The operations, by operationId (= the seed's route names). */
 export type OperationId = 'health' | 'wxmp' | 'wxmpBindPhone' | 'getUserInfo' | 'refreshToken' | 'session' | 'wxmpRun' | 'wxmpPushVerify' | 'wxmpPush' | 'wxmpPushVerifyApp' | 'wxmpPushApp'
 | 'wxmpProfile' | 'wxmpAvatar' | 'getAvatar' | 'deleteUser' | 'wxmpLogout' | 'getSessions' | 'deleteSession' | 'exportUser'
+| 'internalFindUsers' | 'internalGetUser' | 'internalUserEvents' | 'internalBanUser' | 'internalUnbanUser' | 'internalEndSessions' | 'internalDeleteUser'
 | 'internalAccessToken' | 'internalAccessTokenRefresh' | 'metrics';
 
 /** Bodies as the schemas above admit them (checked before a controller reads them). */
@@ -693,6 +834,11 @@ export interface BindPhoneBody {
   jscode?: string;
   encryptedData?: string;
   iv?: string;
+}
+
+/** The body of a support action: why (recorded in the audit trail). */
+export interface SupportActionBody {
+  reason?: string;
 }
 
 /** The profile fields a user may set themselves (the avatar has its own route). */

@@ -3,7 +3,7 @@ import type { Model, Types } from 'mongoose';
 import { mpConnection } from '../lib/db';
 
 /** Why a session ended. */
-export type SessionEndReason = 'logout' | 'ended_by_user' | 'deleted' | 'wechat_cancellation' | 'support';
+export type SessionEndReason = 'logout' | 'ended_by_user' | 'deleted' | 'wechat_cancellation' | 'support' | 'banned';
 
 /**
  * One login's session: every token of it (the login's and each refresh's) carries its id

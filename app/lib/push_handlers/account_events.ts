@@ -42,12 +42,13 @@ export async function authorizationRevoke(ctx: Context, message: PushMessage): P
   if (avatar) done.push('avatar cleared and its files deleted');
   // WeRun steps (12) and the rest (location, address, camera...) are never stored here.
   ctx.logger.info('[push] user %s withdrew authorisation %s: %s', user._id, [ ...codes ].join(','), done.join(', ') || 'nothing of it is stored here');
+  await ctx.service.account.audit.record('wechat_revoke', { uid: user._id, actor: 'wechat', detail: { revokeInfo: [ ...codes ], done } });
 }
 
 export async function authorizationCancellation(ctx: Context, message: PushMessage): Promise<void> {
   const user = await userOf(ctx, message);
   if (!user) return;
-  await ctx.service.wxminiprogram.user.deleteAccount(user._id.toString());
+  await ctx.service.wxminiprogram.user.deleteAccount(user._id.toString(), { actor: 'wechat', reason: 'the user deleted their WeChat account' });
   ctx.logger.info('[push] user %s deleted their WeChat account: account deleted, sessions ended', user._id);
 }
 
@@ -55,5 +56,6 @@ export async function userInfoModified(ctx: Context, message: PushMessage): Prom
   const user = await userOf(ctx, message);
   if (!user) return;
   await ctx.service.wxminiprogram.user.clearProfile(user, { nickName: true, avatar: true });
+  await ctx.service.account.audit.record('wechat_profile_cleaned', { uid: user._id, actor: 'wechat', detail: { cleared: [ 'nickName', 'avatarUrl' ] } });
   ctx.logger.info('[push] WeChat cleaned the profile of user %s: nickname and avatar cleared, the app asks again', user._id);
 }

@@ -25,5 +25,9 @@ export default async function wxaMediaCheck(ctx: Context, message: PushMessage):
   ).lean();
   // What the check was about decides what the verdict does (nothing yet if that is not recorded).
   if (check) await ctx.service.wxminiprogram.security.actOnVerdict(check);
+  const subject = check?.subject as { kind?: string; uid?: string } | undefined;
+  if (subject?.kind === 'avatar' && subject.uid) {
+    await ctx.service.account.audit.record('avatar_checked', { uid: subject.uid, actor: 'wechat', detail: { suggest, label: Number(result.label ?? 100), traceId } });
+  }
   if (suggest !== 'pass') ctx.logger.warn('[push] media check %s: %s (label %s) for %j', traceId, suggest, result.label, check?.subject);
 }

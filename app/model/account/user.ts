@@ -42,6 +42,11 @@ export interface IUser {
   /** The bound phone number; unique among users. */
   telphone?: string;
   _merchant?: IMerchantRef;
+  /** Set by support (POST /internal/users/:uid/ban): the user gets 403 USER_BANNED until unbanned. */
+  bannedAt?: Date;
+  bannedReason?: string;
+  /** The internal key's name that banned them. */
+  bannedBy?: string;
   /** Set while one of the user's avatar uploads is processed (the per-user upload lock); lapses at this time. */
   avatarUploadUntil?: Date;
   createdAt: Date;
@@ -79,6 +84,9 @@ export default (app: Application) => {
     telphone: String,
     _merchant: { type: merchant, default: undefined },
     avatarUploadUntil: Date,
+    bannedAt: Date,
+    bannedReason: String,
+    bannedBy: String,
   }, { timestamps: true });
   // A number belongs to at most one user: concurrent binds of one number cannot both win.
   userSchema.index({ telphone: 1 }, { unique: true, partialFilterExpression: { telphone: { $type: 'string' } } });

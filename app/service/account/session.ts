@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import { Service } from 'egg';
 import { Types } from 'mongoose';
-import { NotFoundError, UnauthorizedError } from '../../lib/errors';
+import { ApiError, NotFoundError, UnauthorizedError } from '../../lib/errors';
 import type { ISession, SessionEndReason } from '../../model/session';
 
 /** A session as its owner sees it (GET /user/sessions). */
@@ -72,6 +72,10 @@ export default class SessionService extends Service {
     const state = await this.read(sid);
     if (!state || String(state.uid) !== uid) throw new UnauthorizedError('This session has ended; log in again', 'SESSION_ENDED');
     if (state.endReason === 'deleted') throw new UnauthorizedError('This user no longer exists; log in again', 'USER_NOT_FOUND');
+    // Ended by a ban: 403 while it lasts (an unban lets the user log in again, not revive these).
+    if (state.endReason === 'banned' && await this.ctx.models.Account.User.exists({ _id: state.uid, bannedAt: { $exists: true } })) {
+      throw new ApiError(403, 'USER_BANNED', 'This account is banned; contact support');
+    }
     if (state.endedAt) throw new UnauthorizedError('This session has ended; log in again', 'SESSION_ENDED');
     if (state.expiresAt.getTime() <= Date.now()) throw new UnauthorizedError('This session is older than its maximum age; log in again', 'SESSION_EXPIRED');
   }
@@ -99,6 +103,7 @@ export default class SessionService extends Service {
     );
     cache.delete(sid);
     if (!ended.matchedCount) throw new NotFoundError('No such session');
+    await this.service.account.audit.record('session_ended', { uid, reason, detail: { sid } });
   }
 
   /** Ends every live session of `uid`; returns how many. */

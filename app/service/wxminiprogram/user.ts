@@ -8,6 +8,7 @@ import type { ProfileBody } from '../../lib/openapi';
 import type { IBasicUser, IBasicWxLink } from '../../model/basics/user/user';
 import type { IAppLink, IMerchantRef, IUser, IWxUserInfo } from '../../model/account/user';
 import type { SessionClaims } from '../account/jwt';
+import { maskPhone } from '../account/audit';
 import type { WeChatReply } from './client';
 
 /** What jscode2session gives back. session_key never leaves this service. */
@@ -73,11 +74,11 @@ interface DecryptedUserData extends IWxUserInfo {
   unionId?: string;
 }
 
-type LeanUser = Pick<IUser, '_id' | 'openId' | 'appid' | 'wxApps' | 'isWXAuth' | 'wxUserInfo' | 'telphone' | '_merchant' | 'unionid'>;
+type LeanUser = Pick<IUser, '_id' | 'openId' | 'appid' | 'wxApps' | 'isWXAuth' | 'wxUserInfo' | 'telphone' | '_merchant' | 'unionid' | 'bannedAt'>;
 
 const PROFILE_STRING_FIELDS = [ 'nickName', 'avatarUrl', 'city', 'province', 'country', 'language' ] as const;
-const USER_FIELDS = 'openId appid wxApps unionid isWXAuth wxUserInfo telphone _merchant';
-const USER_PROJECTION = { openId: 1, appid: 1, wxApps: 1, unionid: 1, isWXAuth: 1, wxUserInfo: 1, telphone: 1, _merchant: 1 } as const;
+const USER_FIELDS = 'openId appid wxApps unionid isWXAuth wxUserInfo telphone _merchant bannedAt';
+const USER_PROJECTION = { openId: 1, appid: 1, wxApps: 1, unionid: 1, isWXAuth: 1, wxUserInfo: 1, telphone: 1, _merchant: 1, bannedAt: 1 } as const;
 const PHONE = /^\+?[0-9]{3,20}$/;
 /**
  * A letter, digit, symbol (emoji included) or punctuation mark: a nickname of spaces,
@@ -101,6 +102,10 @@ export function appLinks(user: Pick<IUser, 'openId' | 'appid' | 'wxApps'>, first
   const links = [ ...(user.wxApps ?? []) ];
   if (!links.some(l => l.openid === user.openId)) links.unshift({ appid: user.appid ?? firstAppid, openid: user.openId });
   return links;
+}
+
+export function userBanned(): ApiError {
+  return new ApiError(403, 'USER_BANNED', 'This account is banned; contact support');
 }
 
 function userGone(): UnauthorizedError {
@@ -187,6 +192,10 @@ export default class WxmpUserService extends WxmpIndexService {
       if (typeof data.unionId === 'string' && data.unionId) unionid = data.unionId;
     }
     const user = await this.upsertUser(session.openId, unionid, profile);
+    if (user.bannedAt) {
+      await this.service.account.audit.record('login_refused', { uid: user._id, code: 'USER_BANNED' });
+      throw userBanned();
+    }
     const userInfo: LoginUserInfo = {
       ...(user.wxUserInfo ?? {}),
       telphone: user.telphone ?? null,
@@ -194,6 +203,7 @@ export default class WxmpUserService extends WxmpIndexService {
       _merchant: user._merchant ?? null,
     };
     const sid = await this.service.account.session.open(user._id, this.WXAuth.appid);
+    await this.service.account.audit.record('login', { uid: user._id, detail: { sid, isWXAuth: user.isWXAuth } });
     return this.setToken({ ...this.claimsOf(user), sid }, { isWXAuth: user.isWXAuth, userInfo, apps: this.appsOf(user) });
   }
 
@@ -280,12 +290,13 @@ export default class WxmpUserService extends WxmpIndexService {
   }
 
   /** The user behind a verified token; 401 when the token names no (or no longer any) user. */
-  async requireUser(uid: string): Promise<LeanUser> {
+  async requireUser(uid: string, allow: { banned?: boolean } = {}): Promise<LeanUser> {
     if (!Types.ObjectId.isValid(uid)) throw new UnauthorizedError('Invalid token; log in again');
     // Hot path (every authenticated request): a driver-level read with a projection, skipping
     // Mongoose's query casting and document machinery.
     const user = await this.userMODEL.collection.findOne<LeanUser>({ _id: new Types.ObjectId(uid) }, { projection: USER_PROJECTION });
     if (!user) throw userGone();
+    if (user.bannedAt && !allow.banned) throw userBanned();
     return { ...user, isWXAuth: user.isWXAuth === true };
   }
 
@@ -305,8 +316,13 @@ export default class WxmpUserService extends WxmpIndexService {
       throw err;
     }
     if (!before) throw userGone();
-    if (before.telphone && before.telphone !== phone) await this.releaseBasicUser(before, before.telphone);
+    const audit = this.service.account.audit;
+    if (before.telphone && before.telphone !== phone) {
+      await this.releaseBasicUser(before, before.telphone);
+      await audit.record('phone_released', { uid: before._id, detail: { phone: maskPhone(before.telphone) } });
+    }
     await this.createBasicUser({ openId: this.openidOf(before), wxUserInfo: before.wxUserInfo, unionid: before.unionid }, phone);
+    await audit.record('phone_bound', { uid: before._id, detail: { phone: maskPhone(phone) } });
     return { phone };
   }
 
@@ -370,13 +386,16 @@ export default class WxmpUserService extends WxmpIndexService {
   async updateProfile(uid: string, input: ProfileBody): Promise<ProfileAnswer> {
     const user = await this.requireUser(uid);
     const $set: Record<string, unknown> = { isWXAuth: true };
+    let checked: string | undefined;
     if (input.nickName !== undefined) {
       // NFKC first: full-width letters, ligatures and compatibility forms read as their plain
       // letters, so the content check sees the word a reader sees.
       const nickName = input.nickName.normalize('NFKC').trim();
       if (!VISIBLE.test(nickName)) throw new BadRequestError('nickName must not be blank');
       const verdict = await this.service.wxminiprogram.security.msgSecCheck({ openid: this.openidOf(user), scene: 1, content: nickName, nickname: nickName });
+      checked = verdict.suggest;
       if (verdict.suggest === 'risky') {
+        await this.service.account.audit.record('profile_updated', { uid: user._id, code: 'CONTENT_RISKY', detail: { fields: [ 'nickName' ], nickNameCheck: 'risky', label: verdict.label } });
         throw new ApiError(422, 'CONTENT_RISKY', `WeChat's content check refused this nickname (label ${verdict.label}); choose another`);
       }
       if (verdict.suggest === 'review') this.ctx.logger.warn('[profile] nickname of %s needs review (label %d, trace_id %s)', uid, verdict.label, verdict.trace_id);
@@ -391,6 +410,7 @@ export default class WxmpUserService extends WxmpIndexService {
     }
     const updated = await this.userMODEL.findOneAndUpdate({ _id: user._id }, { $set }, { new: true, projection: USER_FIELDS }).lean<LeanUser>();
     if (!updated) throw userGone();
+    await this.service.account.audit.record('profile_updated', { uid: user._id, detail: { fields: Object.keys(input), ...(checked ? { nickNameCheck: checked } : {}) } });
     const { isWXAuth, userInfo, apps } = this.profileOf(updated);
     return { isWXAuth, userInfo, apps };
   }
@@ -430,6 +450,7 @@ export default class WxmpUserService extends WxmpIndexService {
       const check = await this.ctx.models.MediaCheck.findById(traceId, { subject: 1, status: 1 }).lean();
       if (check) await security.actOnVerdict(check);
       await this.pruneAvatars(uid);
+      await this.service.account.audit.record('avatar_uploaded', { uid, detail: { avatarUrl: stored.url, traceId } });
       return { avatarUrl: stored.url };
     } finally {
       await this.userMODEL.updateOne({ _id: user._id }, { $unset: { avatarUploadUntil: 1 } });
@@ -478,11 +499,13 @@ export default class WxmpUserService extends WxmpIndexService {
    * checks, pushed events and rate-limit counters, and their WeChat link on the platform user
    * of their phone (which other apps may still use). Their tokens then get USER_NOT_FOUND.
    */
-  async deleteAccount(uid: string): Promise<void> {
-    const user = await this.requireUser(uid);
+  async deleteAccount(uid: string, audit: { reason?: string; actor?: string } = {}): Promise<void> {
+    const { reason, actor } = audit;
+    const user = await this.requireUser(uid, { banned: true });
     const { models } = this.ctx;
     // Their sessions end at once (their tokens then get USER_NOT_FOUND, as before sessions).
     await this.service.account.session.endAll(user._id, 'deleted');
+    await this.service.account.audit.record('account_deleted', { uid: user._id, ...(reason ? { reason } : {}), ...(actor ? { actor } : {}) });
     // The user first: an upload in flight then fails its own profile update and removes what
     // it stored; whatever it stored before this line is removed below.
     await this.userMODEL.deleteOne({ _id: user._id });
@@ -504,6 +527,7 @@ export default class WxmpUserService extends WxmpIndexService {
     const before = await this.userMODEL.findOneAndUpdate({ _id: user._id, telphone: { $type: 'string' } }, { $unset: { telphone: 1 } }, { new: false, projection: USER_FIELDS }).lean<LeanUser>();
     if (!before?.telphone) return false;
     await this.releaseBasicUser(before, before.telphone);
+    await this.service.account.audit.record('phone_released', { uid: before._id, actor: 'wechat', detail: { phone: maskPhone(before.telphone), why: 'the user withdrew it in WeChat' } });
     return true;
   }
 

@@ -19,7 +19,15 @@ export default class UserController extends BaseController {
     // Which mini-program: `appid` in the body, else WeChat's Referer, else the only one served.
     const { jscode, encryptedData, iv, appid } = this.ctx.request.body as LoginBody;
     this.ctx.wxAppid = requestedApp(this.config.wxmp, appid, this.ctx.get('referer') || undefined).appid;
-    const answer = await this.SERVICE.getUserInfo({ js_code: jscode, ...this.withoutEmpty({ encryptedData, iv }) });
+    let answer;
+    try {
+      answer = await this.SERVICE.getUserInfo({ js_code: jscode, ...this.withoutEmpty({ encryptedData, iv }) });
+    } catch (err) {
+      // A refusal of no known user goes in the trail without one (a banned user's is recorded with theirs).
+      const code = (err as ApiError).code;
+      if (err instanceof ApiError && code !== 'USER_BANNED') await this.service.account.audit.record('login_refused', { code });
+      throw err;
+    }
     // The access log names the user a login produced (the route has no token to name one).
     this.ctx.uid = answer.userInfo.uid;
     this.ctx.body = answer;
