@@ -24,6 +24,7 @@ const TITLE = 'wxmp-faults';
 const CLIENT_TIMEOUT_MS = 20_000;
 const VIRTUAL_USERS = 6;
 const METRICS_KEY = 'fault-suite-metrics-key-0123456789abcdef';
+const SUPPORT_KEY = 'fault-suite-support-key-0123456789abcdef';
 
 type Route = 'login' | 'info' | 'bindPhone';
 
@@ -274,7 +275,7 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
         // stay on (their MongoDB counters are on every request's path) but out of the way.
         RATE_LIMIT_LOGIN_PER_MINUTE: '1000000',
         RATE_LIMIT_USER_PER_MINUTE: '1000000',
-        INTERNAL_API_KEYS: `prometheus:${METRICS_KEY}`,
+        INTERNAL_API_KEYS: `prometheus:${METRICS_KEY},support:${SUPPORT_KEY}:users:read+users:write`,
       },
     });
     db = await MongoClient.connect(mongo.urls.mongo, { serverSelectionTimeoutMS: 10_000 });
@@ -425,6 +426,43 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
     }
     process.stdout.write(`      every worker refused the ended session after ${allRefusedAt} ms\n`);
     assert.ok(allRefusedAt > 0 && allRefusedAt <= 5000, `refused everywhere after ${allRefusedAt} ms`);
+  });
+
+  it('a ban through the support API: every worker answers 403 USER_BANNED within 5 s; unban: logins work again', async () => {
+    const openid = 'o_fault_banned';
+    const login = async () => {
+      const { code } = await postJson<{ code: string }>(`${wechat.urls.wechat}/sandbox/login`, { appid: APPID, openid });
+      const res = await fetch(`${app.baseUrl}/api/v1/mp/account/user/auth`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jscode: code }) });
+      return { status: res.status, body: await res.json() as { token: string; userInfo: { uid: string }; code?: string } };
+    };
+    const { body: { token, userInfo } } = await login();
+    const info = () => new Promise<{ status: number; code?: string }>((resolve, reject) => {
+      const req = http.get(`${app.baseUrl}/api/v1/mp/account/user/info`, { agent: false, headers: { authorization: `Bearer ${token}` } }, res => {
+        let text = '';
+        res.on('data', d => { text += d; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, code: res.statusCode === 200 ? undefined : (JSON.parse(text) as { code: string }).code }));
+      });
+      req.on('error', reject);
+    });
+    for (let i = 0; i < 8; i++) assert.equal((await info()).status, 200);
+    const support = (path: string) => fetch(`${app.baseUrl}/api/v1/internal/users/${userInfo.uid}/${path}`, { method: 'POST', headers: { authorization: `Bearer ${SUPPORT_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'fault suite' }) });
+    const banned = Date.now();
+    assert.equal((await support('ban')).status, 200);
+    let refusedAt = 0;
+    while (Date.now() - banned < 6000) {
+      const answers = await Promise.all(Array.from({ length: 8 }, info));
+      if (answers.every(a => a.status === 403 && a.code === 'USER_BANNED')) {
+        refusedAt = Date.now() - banned;
+        break;
+      }
+      await sleep(100);
+    }
+    process.stdout.write(`      every worker refused the banned user after ${refusedAt} ms\n`);
+    assert.ok(refusedAt > 0 && refusedAt <= 5000, `refused everywhere after ${refusedAt} ms`);
+    const refusedLogin = await login();
+    assert.deepEqual([ refusedLogin.status, refusedLogin.body.code ], [ 403, 'USER_BANNED' ]);
+    assert.equal((await support('unban')).status, 200);
+    assert.equal((await login()).status, 200);
   });
 
   it('/metrics sums both workers\' numbers; the access log has a line per request', async () => {
