@@ -8,7 +8,7 @@ export const ERROR_CODES = [
   'INVALID_CODE', 'INVALID_IMAGE', 'INVALID_PUSH', 'WECHAT_INVALID_OPENID', 'APP_REQUIRED', 'UNKNOWN_APP',
   'UNAUTHORIZED', 'TOKEN_EXPIRED', 'USER_NOT_FOUND', 'SESSION_ENDED', 'SESSION_EXPIRED', 'INVALID_SIGNATURE',
   'WECHAT_RISK_BLOCKED', 'FORBIDDEN_SCOPE', 'USER_BANNED', 'NOT_FOUND', 'METHOD_NOT_ALLOWED', 'REQUEST_TIMEOUT',
-  'PHONE_TAKEN', 'UPLOAD_IN_PROGRESS', 'WECHAT_USER_INACTIVE', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'CONTENT_RISKY',
+  'PHONE_TAKEN', 'UPLOAD_IN_PROGRESS', 'NO_SUBSCRIPTION', 'INVALID_TEMPLATE', 'WECHAT_INVALID_PARAM', 'WECHAT_USER_INACTIVE', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'CONTENT_RISKY',
   'RATE_LIMITED', 'WECHAT_RATE_LIMITED', 'HEADERS_TOO_LARGE',
   'INTERNAL_ERROR', 'WECHAT_UNAVAILABLE', 'WECHAT_ERROR', 'WECHAT_BAD_REQUEST',
   'DB_UNAVAILABLE', 'WECHAT_TOKEN_UNAVAILABLE', 'NOT_CONFIGURED', 'OVERLOADED', 'BUSY', 'WECHAT_TIMEOUT',
@@ -46,6 +46,9 @@ export const ERROR_INFO: Record<ErrorCode, { status: number; summary: string }> 
   METHOD_NOT_ALLOWED: { status: 405, summary: 'the path exists, not with this method' },
   REQUEST_TIMEOUT: { status: 408, summary: 'headers or body did not arrive in time' },
   PHONE_TAKEN: { status: 409, summary: 'the number is bound to another account; nothing changed' },
+  NO_SUBSCRIPTION: { status: 409, summary: 'the user has no accepted send of this template left (or refused it: 43101); nothing sent' },
+  INVALID_TEMPLATE: { status: 400, summary: 'WeChat does not know the template_id for this app (40037)' },
+  WECHAT_INVALID_PARAM: { status: 400, summary: 'WeChat refused the arguments (the message names the errcode: a page, scene, query or expiry it does not accept)' },
   UPLOAD_IN_PROGRESS: { status: 409, summary: 'another avatar upload of this user is being processed' },
   WECHAT_USER_INACTIVE: { status: 409, summary: 'the user has not opened the mini-program in the last 2 hours (61010)' },
   PAYLOAD_TOO_LARGE: { status: 413, summary: 'the body or the image is too large' },
@@ -134,6 +137,9 @@ export const TOKEN_INVALID_ERRCODES: ReadonlySet<number> = new Set([ 40001, 4001
 /** Wrong AppID/AppSecret or IP whitelist: retrying cannot help; an operator must act. */
 export const CONFIG_ERRCODES: ReadonlySet<number> = new Set([ 40013, 40125, 40164 ]);
 
+/** WeChat refusing a gateway call's arguments: a page (40159, 41030, 40165), scene (40169), query (40212), expiry (85401), data (47003). */
+const GATEWAY_PARAM_ERRCODES: ReadonlySet<number> = new Set([ 40159, 40165, 40169, 40212, 41030, 47003, 85401 ]);
+
 function wechatStatus(failure: WeChatFailure, errcode: number): { status: number; code: ErrorCode } {
   if (failure === 'timeout') return { status: 504, code: 'WECHAT_TIMEOUT' };
   if (failure !== 'errcode') return { status: 502, code: 'WECHAT_UNAVAILABLE' };
@@ -144,6 +150,10 @@ function wechatStatus(failure: WeChatFailure, errcode: number): { status: number
   if (errcode === 40003) return { status: 400, code: 'WECHAT_INVALID_OPENID' };
   if (errcode === 61010) return { status: 409, code: 'WECHAT_USER_INACTIVE' };
   if (errcode === 40129 || errcode === 44002 || errcode === 47001) return { status: 502, code: 'WECHAT_BAD_REQUEST' };
+  // the gateway: subscribe messages, mini-program codes, URL links
+  if (errcode === 43101) return { status: 409, code: 'NO_SUBSCRIPTION' };
+  if (errcode === 40037) return { status: 400, code: 'INVALID_TEMPLATE' };
+  if (GATEWAY_PARAM_ERRCODES.has(errcode)) return { status: 400, code: 'WECHAT_INVALID_PARAM' };
   return { status: 502, code: 'WECHAT_ERROR' };
 }
 
@@ -155,6 +165,9 @@ function clientMessage(endpoint: string, failure: WeChatFailure, errcode: number
   if (errcode === 40226) return 'WeChat blocked this user as high-risk (errcode 40226)';
   if (errcode === 45011 || errcode === 45009) return `WeChat rate-limited this call (errcode ${errcode}); retry later`;
   if (errcode === 40003) return 'WeChat does not know this user (errcode 40003)';
+  if (errcode === 43101) return 'The user has not accepted this template (WeChat errcode 43101); ask again with wx.requestSubscribeMessage';
+  if (errcode === 40037) return 'WeChat does not know this template_id for this mini-program (errcode 40037)';
+  if (GATEWAY_PARAM_ERRCODES.has(errcode)) return `WeChat refused the arguments of ${endpoint} (errcode ${errcode})`;
   if (errcode === 61010) return 'WeChat checks content only for users active in the mini-program in the last 2 hours (errcode 61010); open it and retry';
   return `WeChat refused ${endpoint} (errcode ${errcode}); retry later`;
 }

@@ -57,6 +57,13 @@ export const forcedRefreshes = new client.Counter({
   registers: [ registry ],
 });
 
+export const tokenReads = new client.Counter({
+  name: 'wxmp_access_token_reads_total',
+  help: 'access_tokens handed to the team\'s other backends, by mini-program and route (internal: the internal API; token, stable_token: the WeChat-shaped routes for SDKs)',
+  labelNames: [ 'appid', 'via' ] as const,
+  registers: [ registry ],
+});
+
 /** Set by the app: when each app's mounted token expires (undefined: none mounted). */
 let expiresAtOf: () => { appid: string; expiresAt?: number }[] = () => [];
 export function reportTokenExpiry(source: () => { appid: string; expiresAt?: number }[]): void {

@@ -90,6 +90,13 @@ export const OPERATION_ERRORS: Record<OperationId, readonly ErrorCode[]> = {
   internalAccessToken: [ ...INTERNAL_KEY, 'FORBIDDEN_SCOPE', 'INVALID_PARAM', 'APP_REQUIRED', 'UNKNOWN_APP', ...WECHAT_WITH_TOKEN, ...SERVER ],
   internalAccessTokenRefresh: [ ...INTERNAL_KEY, 'FORBIDDEN_SCOPE', ...JSON_BODY, 'APP_REQUIRED', 'UNKNOWN_APP', ...WECHAT_WITH_TOKEN, ...SERVER ],
   metrics: [ ...INTERNAL_KEY, 'FORBIDDEN_SCOPE', 'INTERNAL_ERROR', 'OVERLOADED' ],
+  wxmpSubscriptions: [ ...AUTH, ...JSON_BODY, 'RATE_LIMITED', ...SERVER ],
+  internalSubscribeSend: [ ...INTERNAL_KEY, 'FORBIDDEN_SCOPE', ...JSON_BODY, 'APP_REQUIRED', 'UNKNOWN_APP', 'NO_SUBSCRIPTION', 'INVALID_TEMPLATE', 'WECHAT_INVALID_PARAM', 'WECHAT_INVALID_OPENID', 'BUSY', ...WECHAT_WITH_TOKEN, ...SERVER ],
+  internalWxacode: [ ...INTERNAL_KEY, 'FORBIDDEN_SCOPE', ...JSON_BODY, 'APP_REQUIRED', 'UNKNOWN_APP', 'WECHAT_INVALID_PARAM', ...WECHAT_WITH_TOKEN, ...SERVER ],
+  getWxacodeScene: [ 'NOT_FOUND', ...SERVER ],
+  internalUrllink: [ ...INTERNAL_KEY, 'FORBIDDEN_SCOPE', ...JSON_BODY, 'APP_REQUIRED', 'UNKNOWN_APP', 'WECHAT_INVALID_PARAM', ...WECHAT_WITH_TOKEN, ...SERVER ],
+  internalCgiToken: [ 'INTERNAL_ERROR', 'OVERLOADED', 'DB_UNAVAILABLE', ...WECHAT_WITH_TOKEN ],
+  internalCgiStableToken: [ 'INVALID_BODY', 'PAYLOAD_TOO_LARGE', 'INTERNAL_ERROR', 'OVERLOADED', 'DB_UNAVAILABLE', ...WECHAT_WITH_TOKEN ],
   internalFindUsers: [ ...INTERNAL_KEY, 'FORBIDDEN_SCOPE', 'INVALID_PARAM', ...SERVER ],
   internalGetUser: [ ...INTERNAL_KEY, 'FORBIDDEN_SCOPE', 'INVALID_PARAM', ...SERVER ],
   internalUserEvents: [ ...INTERNAL_KEY, 'FORBIDDEN_SCOPE', 'INVALID_PARAM', ...SERVER ],
@@ -172,6 +179,7 @@ export const openapiDocument = {
     { name: 'wechat', description: 'Called by WeChat: the message push URL (消息推送)' },
     { name: 'ops', description: 'Health and documentation' },
     { name: 'internal', description: 'For the team\'s other backends and ops (INTERNAL_API_KEYS); 404 when no key is configured' },
+    { name: 'gateway', description: 'The team\'s WeChat gateway: subscribe messages, mini-program codes, URL links (scope messages), and the access_token in WeChat\'s shape for SDKs' },
     { name: 'support', description: 'For support staff and operators: user lookup, ban, forced logout, deletion, the audit trail (INTERNAL_API_KEYS with the users:read / users:write scopes)' },
   ],
   security: bearer,
@@ -366,6 +374,92 @@ export const openapiDocument = {
           pushEvents: { type: 'array', items: { type: 'object' } },
           platformUser: { oneOf: [{ type: 'null' }, { type: 'object' }] },
         },
+      },
+      SubscriptionsRequest: {
+        type: 'object',
+        description: 'What `wx.requestSubscribeMessage` answered, as it answered it: each template id with `accept`, `reject`, `ban` or `filter` (`errMsg` is ignored).',
+        minProperties: 1,
+        maxProperties: 51,
+        'x-rule': 'an object of template ids, each "accept", "reject", "ban" or "filter"',
+        propertyNames: { pattern: '^[A-Za-z0-9_-]{1,128}$' },
+        properties: { errMsg: { type: 'string', maxLength: 256 } },
+        additionalProperties: { enum: [ 'accept', 'reject', 'ban', 'filter' ], 'x-rule': '"accept", "reject", "ban" or "filter"' },
+      },
+      SubscriptionsResponse: {
+        type: 'object',
+        required: [ 'subscriptions' ],
+        additionalProperties: false,
+        properties: {
+          subscriptions: {
+            type: 'object',
+            additionalProperties: { type: 'object', required: [ 'status', 'remaining' ], properties: { status: { enum: [ 'accept', 'reject', 'ban', 'filter' ] }, remaining: { type: 'integer', description: 'Sends allowed now (one per accept)' } } },
+          },
+        },
+      },
+      SubscribeSendRequest: {
+        type: 'object',
+        required: [ 'uid', 'template_id', 'data' ],
+        additionalProperties: false,
+        properties: {
+          appid: { type: 'string', pattern: '^wx[A-Za-z0-9]{16,32}$', 'x-rule': 'an AppID', description: 'The mini-program (or `?appid=`); required when several are served' },
+          uid: { type: 'string', pattern: '^[0-9a-f]{24}$', 'x-rule': 'a user id (24 hex digits)' },
+          template_id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$', 'x-rule': 'a template id' },
+          page: { type: 'string', maxLength: 256, 'x-rule': 'at most 256 characters' },
+          data: {
+            type: 'object',
+            minProperties: 1,
+            maxProperties: 20,
+            'x-rule': 'an object of keys (thing1, amount2, ...) each { value }',
+            additionalProperties: { type: 'object', required: [ 'value' ], additionalProperties: false, properties: { value: { type: 'string', maxLength: 256 } } },
+          },
+          miniprogram_state: { enum: [ 'developer', 'trial', 'formal' ], 'x-rule': 'developer, trial or formal' },
+          lang: { enum: [ 'zh_CN', 'en_US', 'zh_HK', 'zh_TW' ], 'x-rule': 'zh_CN, en_US, zh_HK or zh_TW' },
+        },
+      },
+      SubscribeSendResponse: {
+        type: 'object',
+        required: [ 'status', 'msgid', 'remaining' ],
+        additionalProperties: false,
+        properties: { status: { const: 'sent' }, msgid: { type: [ 'integer', 'null' ] }, remaining: { type: 'integer', description: 'Sends of this template the user still allows' } },
+      },
+      WxacodeRequest: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'Either `scene` (at most 32 visible characters, as WeChat allows) or `payload` (any JSON up to 1 KiB: stored, the scene becomes its id; the page reads it from GET /api/v1/mp/wxacode/scenes/{scene}).',
+        properties: {
+          appid: { type: 'string', pattern: '^wx[A-Za-z0-9]{16,32}$', 'x-rule': 'an AppID', description: 'The mini-program (or `?appid=`); required when several are served' },
+          scene: { type: 'string', pattern: "^[A-Za-z0-9!#$&'()*+,/:;=?@\\-._~]{1,32}$", 'x-rule': "1-32 letters, digits or !#$&'()*+,/:;=?@-._~" },
+          payload: { description: 'Any JSON, at most 1 KiB' },
+          page: { type: 'string', maxLength: 256, 'x-rule': 'a page path without a leading /' },
+          width: { type: 'integer', minimum: 280, maximum: 1280, 'x-rule': 'an integer from 280 to 1280' },
+          env_version: { enum: [ 'release', 'trial', 'develop' ], 'x-rule': 'release, trial or develop' },
+          check_path: { type: 'boolean' },
+          auto_color: { type: 'boolean' },
+          line_color: { type: 'object', required: [ 'r', 'g', 'b' ], additionalProperties: false, properties: { r: { type: 'integer', minimum: 0, maximum: 255 }, g: { type: 'integer', minimum: 0, maximum: 255 }, b: { type: 'integer', minimum: 0, maximum: 255 } } },
+          is_hyaline: { type: 'boolean' },
+        },
+      },
+      UrllinkRequest: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          appid: { type: 'string', pattern: '^wx[A-Za-z0-9]{16,32}$', 'x-rule': 'an AppID', description: 'The mini-program (or `?appid=`); required when several are served' },
+          path: { type: 'string', maxLength: 256, 'x-rule': 'a page path without a leading /' },
+          query: { type: 'string', maxLength: 1024, 'x-rule': 'at most 1024 characters' },
+          expire_interval: { type: 'integer', minimum: 1, maximum: 30, 'x-rule': 'days, 1 to 30' },
+          expire_time: { type: 'integer', 'x-rule': 'epoch seconds within the next 30 days' },
+          env_version: { enum: [ 'release', 'trial', 'develop' ], 'x-rule': 'release, trial or develop' },
+        },
+        not: { required: [ 'expire_interval', 'expire_time' ], properties: { expire_interval: true, expire_time: true } },
+      },
+      UrllinkResponse: { type: 'object', required: [ 'url_link' ], additionalProperties: false, properties: { url_link: { type: 'string' } } },
+      ScenePayload: { type: 'object', required: [ 'payload' ], additionalProperties: false, properties: { payload: { description: 'What was stored with the code' } } },
+      WeChatToken: {
+        description: 'As WeChat answers /cgi-bin/token: the token, or `{ errcode, errmsg }` (HTTP 200 either way)',
+        oneOf: [
+          { type: 'object', required: [ 'access_token', 'expires_in' ], additionalProperties: false, properties: { access_token: { type: 'string' }, expires_in: { type: 'integer' } } },
+          { type: 'object', required: [ 'errcode', 'errmsg' ], additionalProperties: false, properties: { errcode: { type: 'integer' }, errmsg: { type: 'string' } } },
+        ],
       },
       SupportAction: {
         type: 'object',
@@ -606,6 +700,27 @@ export const openapiDocument = {
         },
       },
     },
+    '/api/v1/mp/account/user/subscriptions': {
+      post: {
+        operationId: 'wxmpSubscriptions',
+        tags: [ 'account' ],
+        summary: 'Report what the user accepted in wx.requestSubscribeMessage',
+        description: 'Send the object `wx.requestSubscribeMessage` answered. Each `accept` of a one-time template allows one send; `ban` removes the sends left.',
+        requestBody: jsonBody('SubscriptionsRequest', { errMsg: 'requestSubscribeMessage:ok', TPL_order_shipped: 'accept', TPL_reminder: 'reject' }),
+        responses: { 200: ok('Recorded', 'SubscriptionsResponse', { subscriptions: { TPL_order_shipped: { status: 'accept', remaining: 1 }, TPL_reminder: { status: 'reject', remaining: 0 } } }), ...errorResponses('wxmpSubscriptions') },
+      },
+    },
+    '/api/v1/mp/wxacode/scenes/{scene}': {
+      get: {
+        operationId: 'getWxacodeScene',
+        tags: [ 'account' ],
+        summary: 'The payload a mini-program code carries (public)',
+        description: 'The page a code opens gets `scene` in its options and reads what was stored with the code here.',
+        security: PUBLIC,
+        parameters: [{ name: 'scene', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { 200: ok('The payload', 'ScenePayload', { payload: { campaign: 'double11' } }), ...errorResponses('getWxacodeScene') },
+      },
+    },
     '/api/v1/mp/wechat/push': {
       get: {
         operationId: 'wxmpPushVerify',
@@ -700,6 +815,69 @@ export const openapiDocument = {
         security: [{ internalKey: [ 'token' ] }],
         requestBody: jsonBody('ReportedToken', { access_token: 'AT_the_one_wechat_rejected' }),
         responses: { 200: ok('The current token', 'AccessToken', { access_token: 'AT_fresh_0123456789', expires_in: 7200, expires_at: 1764017200 }), ...errorResponses('internalAccessTokenRefresh') },
+      },
+    },
+    '/api/v1/internal/wx/subscribe-messages': {
+      post: {
+        operationId: 'internalSubscribeSend',
+        tags: [ 'gateway' ],
+        summary: 'Send a subscribe message to a user (their consent counted)',
+        description: 'Refused without a call to WeChat when the user has no accepted send of the template left (409 NO_SUBSCRIPTION) or a data value breaks its key type\'s rule (400 INVALID_PARAM naming the key). An `Idempotency-Key` header makes a retry answer the first outcome, never sending twice. WeChat\'s 43101 marks the template as not accepted. Every send is recorded 30 days.',
+        security: [{ internalKey: [ 'messages' ] }],
+        parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 128 } }],
+        requestBody: jsonBody('SubscribeSendRequest', { uid: EXAMPLE_PROFILE.uid, template_id: 'TPL_order_shipped', page: 'pages/order/detail?id=42', data: { thing1: { value: '无线耳机' }, character_string2: { value: 'SF1234567890' }, date3: { value: '2026年11月30日' } } }),
+        responses: { 200: ok('Sent', 'SubscribeSendResponse', { status: 'sent', msgid: 1764000000123, remaining: 0 }), ...errorResponses('internalSubscribeSend') },
+      },
+    },
+    '/api/v1/internal/wx/wxacode': {
+      post: {
+        operationId: 'internalWxacode',
+        tags: [ 'gateway' ],
+        summary: 'A mini-program code (PNG), cached',
+        description: 'getwxacodeunlimit. The same parameters answer the stored image without calling WeChat again (`X-Wxacode-Cache: hit`); `X-Wxacode-Scene` names the scene. WeChat\'s JSON errors are never stored or served as an image; its rate limit (45009) is a 429 with Retry-After.',
+        security: [{ internalKey: [ 'messages' ] }],
+        requestBody: jsonBody('WxacodeRequest', { payload: { campaign: 'double11', inviter: EXAMPLE_PROFILE.uid }, page: 'pages/poster/index', width: 430 }),
+        responses: {
+          200: { description: 'The code', content: { 'image/png': { schema: { type: 'string', contentMediaType: 'image/png' }, example: '(PNG bytes)' } } },
+          ...errorResponses('internalWxacode'),
+        },
+      },
+    },
+    '/api/v1/internal/wx/urllink': {
+      post: {
+        operationId: 'internalUrllink',
+        tags: [ 'gateway' ],
+        summary: 'A URL link that opens the mini-program (for SMS, e-mail, web)',
+        description: 'generate_urllink; expiry at most 30 days (WeChat allows no more): `expire_interval` days or `expire_time`; 30 days when neither is given.',
+        security: [{ internalKey: [ 'messages' ] }],
+        requestBody: jsonBody('UrllinkRequest', { path: 'pages/order/detail', query: 'id=42', expire_interval: 7 }),
+        responses: { 200: ok('The link', 'UrllinkResponse', { url_link: 'https://wxaurl.cn/AbCdEf' }), ...errorResponses('internalUrllink') },
+      },
+    },
+    '/api/v1/internal/wx/cgi-bin/token': {
+      get: {
+        operationId: 'internalCgiToken',
+        tags: [ 'gateway' ],
+        summary: 'The access_token in WeChat\'s /cgi-bin/token shape, for SDKs',
+        description: 'Point WxJava\'s `accessTokenUrl`, EasyWeChat\'s or wechatpy\'s token endpoint here: the caller authenticates as with WeChat (AppID and that app\'s AppSecret) and gets the central token; errors are WeChat\'s errcodes (40125 wrong secret, 40013 unknown AppID, 40002 grant_type), always HTTP 200. WeChat is never called for the caller.',
+        security: PUBLIC,
+        parameters: [
+          { name: 'grant_type', in: 'query', required: true, schema: { const: 'client_credential' } },
+          { name: 'appid', in: 'query', required: true, schema: { type: 'string' } },
+          { name: 'secret', in: 'query', required: true, schema: { type: 'string' } },
+        ],
+        responses: { 200: ok('The token, or WeChat\'s error', 'WeChatToken', { access_token: 'AT_0123456789', expires_in: 6890 }), ...errorResponses('internalCgiToken') },
+      },
+    },
+    '/api/v1/internal/wx/cgi-bin/stable_token': {
+      post: {
+        operationId: 'internalCgiStableToken',
+        tags: [ 'gateway' ],
+        summary: 'The access_token in WeChat\'s /cgi-bin/stable_token shape, for SDKs',
+        description: 'As `/cgi-bin/token`, with the body `{ grant_type, appid, secret, force_refresh? }` (force_refresh is not passed on: the central token is refreshed by its own rules).',
+        security: PUBLIC,
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' }, example: { grant_type: 'client_credential', appid: 'wx0123456789abcdef', secret: '(the AppSecret)' } } } },
+        responses: { 200: ok('The token, or WeChat\'s error', 'WeChatToken', { errcode: 40125, errmsg: 'invalid appsecret rid: 1a2b3c4d' }), ...errorResponses('internalCgiStableToken') },
       },
     },
     '/api/v1/internal/users': {
@@ -818,6 +996,7 @@ export const openapiDocument = {
 /** The operations, by operationId (= the seed's route names). */
 export type OperationId = 'health' | 'wxmp' | 'wxmpBindPhone' | 'getUserInfo' | 'refreshToken' | 'session' | 'wxmpRun' | 'wxmpPushVerify' | 'wxmpPush' | 'wxmpPushVerifyApp' | 'wxmpPushApp'
 | 'wxmpProfile' | 'wxmpAvatar' | 'getAvatar' | 'deleteUser' | 'wxmpLogout' | 'getSessions' | 'deleteSession' | 'exportUser'
+| 'wxmpSubscriptions' | 'internalSubscribeSend' | 'internalWxacode' | 'getWxacodeScene' | 'internalUrllink' | 'internalCgiToken' | 'internalCgiStableToken'
 | 'internalFindUsers' | 'internalGetUser' | 'internalUserEvents' | 'internalBanUser' | 'internalUnbanUser' | 'internalEndSessions' | 'internalDeleteUser'
 | 'internalAccessToken' | 'internalAccessTokenRefresh' | 'metrics';
 
@@ -834,6 +1013,41 @@ export interface BindPhoneBody {
   jscode?: string;
   encryptedData?: string;
   iv?: string;
+}
+
+/** What wx.requestSubscribeMessage answered: `{ "<templateId>": "accept" | "reject" | "ban" | "filter", errMsg? }`. */
+export type SubscriptionsBody = Record<string, string>;
+
+export interface SubscribeSendBody {
+  appid?: string;
+  uid: string;
+  template_id: string;
+  page?: string;
+  data: Record<string, { value: string }>;
+  miniprogram_state?: 'developer' | 'trial' | 'formal';
+  lang?: string;
+}
+
+export interface WxacodeBody {
+  appid?: string;
+  scene?: string;
+  payload?: unknown;
+  page?: string;
+  width?: number;
+  env_version?: 'release' | 'trial' | 'develop';
+  check_path?: boolean;
+  auto_color?: boolean;
+  line_color?: { r: number; g: number; b: number };
+  is_hyaline?: boolean;
+}
+
+export interface UrllinkBody {
+  appid?: string;
+  path?: string;
+  query?: string;
+  expire_interval?: number;
+  expire_time?: number;
+  env_version?: 'release' | 'trial' | 'develop';
 }
 
 /** The body of a support action: why (recorded in the audit trail). */

@@ -7,6 +7,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GatewayDouble } from './gateway';
 import { ContentSecurity, traceId, type PushRecord, type PushTarget, type Verdict } from './security';
 
 export interface WeChatApp {
@@ -79,6 +80,15 @@ const ERRMSG: Record<number, string> = {
   40226: 'high risk user, login denied',
   44002: 'empty post data',
   61010: 'user is inactive, user must visit the mini program within 2 hours',
+  40037: 'invalid template_id',
+  43101: 'user refuse to accept the msg',
+  47003: 'argument invalid!',
+  40159: 'invalid length for path, or the data is not json string',
+  40169: 'invalid length for scene, or the data is not json string',
+  41030: 'invalid page',
+  40165: 'invalid weapp pagepath',
+  40212: 'invalid query',
+  85401: 'time limit between 1min and 1year',
   41002: 'appid missing',
   41004: 'appsecret missing',
   41008: 'missing code',
@@ -107,6 +117,10 @@ export class WeChatDouble {
   /** appid:openid pairs a login code was ever issued for: the openids WeChat knows. */
   private readonly knownOpenids = new Set<string>();
   readonly security = new ContentSecurity();
+  /** Subscribe messages, mini-program codes and URL links. */
+  readonly gateway = new GatewayDouble(errcode => this.error(errcode));
+  /** Images getwxacodeunlimit answered. */
+  wxacodes = 0;
   private faults: Fault[] = [];
   private readonly seed = crypto.randomBytes(16);
   private readonly tokenTtl: number;
@@ -288,7 +302,21 @@ export class WeChatDouble {
       }
     }
     const q = (name: string): string => String(url.searchParams.get(name) ?? body[name] ?? '');
+    const gatewayApp = this.appForToken(url.searchParams.get('access_token') ?? '');
+    if (url.pathname === '/wxa/getwxacodeunlimit') {
+      if (!gatewayApp) return send(200, this.error(40001));
+      const answer = this.gateway.wxacodeUnlimit(body);
+      if (!Buffer.isBuffer(answer)) return send(200, answer);
+      this.wxacodes++;
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': answer.length });
+      res.end(answer);
+      return;
+    }
     switch (url.pathname) {
+      case '/cgi-bin/message/subscribe/send':
+        send(200, gatewayApp ? this.gateway.subscribeSend(gatewayApp, openid => this.knownOpenids.has(`${gatewayApp}:${openid}`), body) : this.error(40001));
+        return;
+      case '/wxa/generate_urllink': send(200, gatewayApp ? this.gateway.generateUrllink(body) : this.error(40001)); return;
       case '/cgi-bin/token': send(200, this.token(q('grant_type'), q('appid'), q('secret'))); return;
       case '/cgi-bin/stable_token': send(200, this.stableToken(q('grant_type'), q('appid'), q('secret'), body.force_refresh === true)); return;
       case '/sns/jscode2session': send(200, this.jscode2session(q('appid'), q('secret'), q('js_code'), q('grant_type'))); return;
@@ -465,6 +493,7 @@ export class WeChatDouble {
         return { risky: this.security.riskyWords, review: this.security.reviewWords };
       case 'POST /sandbox/media-verdicts': this.security.mediaVerdicts.push(...((body.verdicts ?? []) as Verdict[])); return { queued: this.security.mediaVerdicts.length };
       case 'GET /sandbox/pushes': return { pushes: this.security.pushes };
+      case 'POST /sandbox/subscribe': this.gateway.acceptSubscription(appid, String(body.openid), String(body.template_id), Number(body.times ?? 1) || 1); return { ok: true };
       case 'POST /sandbox/account-event': {
         const record = await this.pushAccountEvent(appid, String(body.openid), String(body.event) as AccountEvent, body.revokeInfo === undefined ? undefined : String(body.revokeInfo));
         return record ?? { delivered: false, lastAnswer: 'no push target for this appid' };

@@ -1,6 +1,7 @@
 import { Controller } from 'egg';
 import { requestedApp } from '../../lib/apps';
 import { BadRequestError } from '../../lib/errors';
+import { tokenReads } from '../../lib/metrics';
 
 interface TokenAnswer {
   access_token: string;
@@ -38,6 +39,7 @@ export default class WxTokenController extends Controller {
     const appid = this.selectApp();
     const token = await this.service.wxminiprogram.auth.current();
     this.ctx.logger.info('[internal] %s read the access_token of %s', this.ctx.internalCaller, appid);
+    tokenReads.inc({ appid, via: 'internal' });
     this.ctx.body = answer(token);
   }
 

@@ -31,4 +31,7 @@ export default (app: Application) => {
   router.get('getSessions', '/api/v1/mp/account/user/sessions', jwt, user.sessions);
   router.delete('deleteSession', '/api/v1/mp/account/user/sessions/:sid', jwt, user.endSession);
   router.get('exportUser', '/api/v1/mp/account/user/export', jwt, perUser, user.exportData);
+  // 订阅消息: what the user accepted in wx.requestSubscribeMessage; the mini-program code's payload
+  router.post('wxmpSubscriptions', '/api/v1/mp/account/user/subscriptions', jwt, perUser, body({ operationId: 'wxmpSubscriptions' }), user.subscriptions);
+  router.get('getWxacodeScene', '/api/v1/mp/wxacode/scenes/:scene', controller.mp.wxacode.scene);
 };

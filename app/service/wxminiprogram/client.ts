@@ -70,6 +70,48 @@ export default class WeChatClientService extends WxmpIndexService {
     this.ctx.models.WxSecretState.updateOne({ _id: appid }, { $set }, { upsert: true }).catch(() => undefined);
   }
 
+  /**
+   * A WeChat call answering an image on success and JSON `{ errcode, errmsg }` on failure
+   * (getwxacodeunlimit): the image's bytes, or a WeChatError; a JSON error is never returned
+   * as an image.
+   */
+  async requestImage(path: string, req: WeChatRequest): Promise<Buffer> {
+    const { appid } = this.WXAuth;
+    const end = wechatDuration.startTimer({ appid, endpoint: path });
+    try {
+      const url = new URL(`${this.WXAuth.apiBase}${path}`);
+      for (const [ k, v ] of Object.entries(req.query ?? {})) url.searchParams.set(k, v);
+      let res: { status: number; headers: Record<string, unknown>; data: Buffer };
+      try {
+        res = await this.ctx.curl<Buffer>(url.toString(), { method: 'POST', timeout: this.WXAuth.requestTimeoutMs, contentType: 'json', data: req.body ?? {} }) as unknown as typeof res;
+      } catch (thrown) {
+        const err = thrown instanceof Error ? thrown : new Error(String(thrown));
+        throw this.fail(new WeChatError(path, failureOf(err), -2, err.name));
+      }
+      const type = String(res.headers['content-type'] ?? '');
+      if (res.status === 200 && type.startsWith('image/') && res.data.length > 8) {
+        wechatRequests.inc({ appid, endpoint: path, outcome: 'ok', errcode: '0' });
+        return res.data;
+      }
+      let reply: WeChatReply | undefined;
+      try {
+        reply = JSON.parse(res.data.toString('utf8')) as WeChatReply;
+      } catch {
+        reply = undefined;
+      }
+      const err = typeof reply?.errcode === 'number' && reply.errcode !== 0
+        ? new WeChatError(path, 'errcode', reply.errcode, String(reply.errmsg ?? ''))
+        : new WeChatError(path, 'bad_response', -2, `HTTP ${res.status} ${type || 'no content-type'}`);
+      throw this.fail(err);
+    } catch (err) {
+      const wx = err as WeChatError;
+      wechatRequests.inc({ appid, endpoint: path, outcome: wx.failure ?? 'network', errcode: String(wx.errcode ?? -2) });
+      throw err;
+    } finally {
+      end();
+    }
+  }
+
   private async call<T extends WeChatReply>(path: string, req: WeChatRequest): Promise<T> {
     const method = req.method ?? 'GET';
     const url = new URL(`${this.WXAuth.apiBase}${path}`);

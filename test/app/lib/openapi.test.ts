@@ -90,7 +90,7 @@ describe('test/app/lib/openapi.test.ts', () => {
   it('/docs shows the account operations in the order a mini-program calls them, login first', () => {
     const ops = Object.values(openapiDocument.paths).flatMap(methods => Object.values(methods) as Operation[]);
     const account = ops.filter(op => (op as unknown as { tags: string[] }).tags.includes('account')).map(op => op.operationId);
-    assert.deepEqual(account, [ 'wxmp', 'session', 'getUserInfo', 'refreshToken', 'getSessions', 'deleteSession', 'wxmpLogout', 'wxmpBindPhone', 'wxmpProfile', 'wxmpAvatar', 'getAvatar', 'wxmpRun', 'deleteUser', 'exportUser' ]);
+    assert.deepEqual(account, [ 'wxmp', 'session', 'getUserInfo', 'refreshToken', 'getSessions', 'deleteSession', 'wxmpLogout', 'wxmpBindPhone', 'wxmpProfile', 'wxmpAvatar', 'getAvatar', 'wxmpRun', 'deleteUser', 'exportUser', 'wxmpSubscriptions', 'getWxacodeScene' ]);
     assert.equal(openapiDocument.tags[0].name, 'account');
   });
 

@@ -1,7 +1,8 @@
 import BaseController from '../../../lib/base_controller';
 import { requestedApp } from '../../../lib/apps';
 import { ApiError } from '../../../lib/errors';
-import type { BindPhoneBody, LoginBody, ProfileBody, RunBody } from '../../../lib/openapi';
+import type { BindPhoneBody, LoginBody, ProfileBody, RunBody, SubscriptionsBody } from '../../../lib/openapi';
+import type { SubscribeAnswer } from '../../../service/wxminiprogram/gateway';
 import type { SessionClaims } from '../../../service/account/jwt';
 
 const notInAvatarField = () => new ApiError(400, 'INVALID_PARAM', 'The image must be sent in the field "avatar"');
@@ -127,5 +128,13 @@ export default class UserController extends BaseController {
     this.ctx.set('Content-Disposition', `attachment; filename="wxmp-data-${this.uid}.json"`);
     this.ctx.set('Cache-Control', 'no-store');
     this.ctx.body = data;
+  }
+
+  /** POST /api/v1/mp/account/user/subscriptions: what wx.requestSubscribeMessage answered (`errMsg` ignored). */
+  async subscriptions(): Promise<void> {
+    const answers: Record<string, unknown> = { ...(this.ctx.request.body as SubscriptionsBody) };
+    delete answers.errMsg;
+    await this.SERVICE.requireUser(this.uid);
+    this.ctx.body = { subscriptions: await this.service.wxminiprogram.gateway.recordSubscriptions(this.uid, answers as Record<string, SubscribeAnswer>) };
   }
 }

@@ -19,6 +19,7 @@ describe('test/app/controller/internal/metrics.test.ts (GET /metrics)', () => {
     .expect(200)).text;
 
   it('Prometheus text: HTTP by route pattern, WeChat calls by endpoint and outcome, the token, Node\'s process metrics per worker', async () => {
+    await app.runSchedule('token_refresh'); // a token mounted (an earlier file may have reset them)
     const before = await scrape();
     for (let i = 0; i < 3; i++) await app.httpRequest().get('/health').expect(200);
     await new MiniProgram(app).login();
