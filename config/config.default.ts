@@ -268,7 +268,11 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
     userPerMinute: envInt('RATE_LIMIT_USER_PER_MINUTE', 30),
   };
   // Slow clients: a dribbling client is cut off within 11 s (headers) or 31 s (body).
-  const httpServer: HttpServerConfig = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5000, checkIntervalMs: 1000 };
+  // keepAliveTimeout above what a proxy keeps an idle upstream connection (nginx: 60 s), so the
+  // app never closes a connection the proxy is about to reuse (the classic sporadic 502s).
+  // headersTimeout stays short: in Node 20 it times a request's headers from their first byte,
+  // not the idle time before them, so it guards against slow headers without racing keep-alive.
+  const httpServer: HttpServerConfig = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: envInt('KEEP_ALIVE_TIMEOUT', 65) * 1000, checkIntervalMs: 1000 };
   // Behind N reverse proxies / load balancers, TRUST_PROXY=N takes the client address from
   // X-Forwarded-For: the entry the outermost of our proxies appended (the last N are ours;
   // anything left of them the client wrote itself). Never by default, or any client could
