@@ -84,9 +84,15 @@ export default class SessionService extends Service {
     const hit = cache.get(sid);
     if (hit && Date.now() - hit.readAt < this.config.session.cacheMs) return hit.state;
     const state = await this.MODEL.findById(sid, { uid: 1, expiresAt: 1, endedAt: 1, endReason: 1 }).lean<SessionState>();
-    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
+    // Entries are kept in the order they were read: drop the stale ones from the front, so the
+    // cache holds only what was read in the last cacheMs (and never more than CACHE_MAX).
+    const now = Date.now();
+    for (const [ key, entry ] of cache) {
+      if (cache.size < CACHE_MAX && now - entry.readAt < this.config.session.cacheMs) break;
+      cache.delete(key);
+    }
     cache.delete(sid);
-    cache.set(sid, { state, readAt: Date.now() });
+    cache.set(sid, { state, readAt: now });
     return state;
   }
 
