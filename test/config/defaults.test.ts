@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import configDefault from '../../config/config.default';
 import configLocal from '../../config/config.local';
+import fs from 'node:fs';
+import path from 'node:path';
 import { isolateEnv } from '../helpers/env';
 
 /**
@@ -8,7 +10,7 @@ import { isolateEnv } from '../helpers/env';
  * no environment: the unit config replaces several of them (the push section, the rate limits),
  * so a test through the test app alone would not notice a default weakened here.
  */
-const ENV = [ 'OVERLOAD_MAX_IN_FLIGHT', 'MAX_CONNECTIONS_PER_ADDRESS', 'RATE_LIMIT_LOGIN_PER_MINUTE', 'RATE_LIMIT_USER_PER_MINUTE', 'TRUST_PROXY', 'AVATAR_MAX_BYTES', 'JWT_EXPIRES_IN', 'WXMP_DECRYPT_MAX_AGE' ] as const;
+const ENV = [ 'KEEP_ALIVE_TIMEOUT', 'SESSION_MAX_AGE', 'AUDIT_RETENTION_DAYS', 'OVERLOAD_MAX_IN_FLIGHT', 'MAX_CONNECTIONS_PER_ADDRESS', 'RATE_LIMIT_LOGIN_PER_MINUTE', 'RATE_LIMIT_USER_PER_MINUTE', 'TRUST_PROXY', 'AVATAR_MAX_BYTES', 'JWT_EXPIRES_IN', 'WXMP_DECRYPT_MAX_AGE' ] as const;
 
 describe('test/config/defaults.test.ts (security-relevant production defaults)', () => {
   isolateEnv(ENV);
@@ -50,6 +52,27 @@ describe('test/config/defaults.test.ts (security-relevant production defaults)',
     assert.equal(config.wxmp.forcedRefreshIntervalSeconds, 60);
     assert.equal(config.wxmp.forcedRefreshMinAgeSeconds, 60);
   });
+
+  it('keeps idle connections longer than the nginx in deploy/ keeps its upstream ones (no request on a connection being closed); headers still time out in 10 s', () => {
+    const config = defaults();
+    const nginx = fs.readFileSync(path.join(__dirname, '../../deploy/nginx.conf'), 'utf8');
+    const upstreamIdle = Number(/upstream wxmp_backend \{[^}]*keepalive_timeout (\d+)s;/.exec(nginx)?.[1]);
+    assert.ok(upstreamIdle > 0, 'deploy/nginx.conf sets the upstream keepalive_timeout');
+    assert.ok(config.httpServer.keepAliveTimeoutMs > upstreamIdle * 1000, `${config.httpServer.keepAliveTimeoutMs} ms > nginx's ${upstreamIdle} s`);
+    assert.equal(config.httpServer.keepAliveTimeoutMs, 65_000);
+    assert.equal(config.httpServer.headersTimeoutMs, 10_000);
+    process.env.KEEP_ALIVE_TIMEOUT = '120';
+    assert.equal(defaults().httpServer.keepAliveTimeoutMs, 120_000);
+  });
+
+  it('sessions last 30 days from their login; the audit trail 180 days', () => {
+    const config = defaults();
+    assert.equal(config.session.maxAgeSeconds, 30 * 86_400);
+    assert.equal(config.session.cacheMs, 2000);
+    assert.equal(config.internal.auditRetentionDays, 180);
+    process.env.SESSION_MAX_AGE = '12h';
+    assert.equal(defaults().session.maxAgeSeconds, 43_200);
+  });
 });
 
 describe('test/config/defaults.test.ts (npm run dev)', () => {
@@ -61,4 +84,5 @@ describe('test/config/defaults.test.ts (npm run dev)', () => {
     process.env.HOST = '0.0.0.0';
     assert.equal(hostOf(), '0.0.0.0');
   });
+
 });
