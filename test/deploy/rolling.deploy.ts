@@ -58,6 +58,9 @@ describe('test/deploy/rolling.deploy.ts (two instances behind nginx, restarted o
     assert.ok(site.includes(String(ports[0])) && site.includes(String(ports[1])) && site.includes(String(nginxPort)), 'ports rewritten');
     fs.writeFileSync(path.join(dir, 'wxmp.conf'), site);
     fs.mkdirSync(path.join(dir, 'tmp'));
+    // Started as root, nginx's workers run as nobody: they must be able to buffer bodies here.
+    fs.chmodSync(dir, 0o755);
+    fs.chmodSync(path.join(dir, 'tmp'), 0o777);
     fs.writeFileSync(path.join(dir, 'nginx.conf'), [
       'daemon off;', 'worker_processes 1;', `pid ${dir}/nginx.pid;`, `error_log ${dir}/nginx-error.log warn;`,
       'events { worker_connections 1024; }',
