@@ -14,7 +14,9 @@ import Koa from 'koa';
 import { mongo } from 'mongoose';
 
 const WORKERS = Number(process.env.WORKERS ?? 2);
-const PROJECTION = { openId: 1, unionid: 1, isWXAuth: 1, wxUserInfo: 1, telphone: 1, _merchant: 1 } as const;
+const PROJECTION = { openId: 1, appid: 1, wxApps: 1, unionid: 1, isWXAuth: 1, wxUserInfo: 1, telphone: 1, _merchant: 1 } as const;
+/** The deployment's first app (a user without `appid` came from it). */
+const FIRST_APPID = String(process.env.WXMP_APPID ?? 'wxsandbox0000000001');
 
 interface UserDoc {
   _id: mongo.ObjectId;
@@ -22,6 +24,9 @@ interface UserDoc {
   telphone?: string;
   _merchant?: unknown;
   wxUserInfo?: Record<string, unknown>;
+  openId: string;
+  appid?: string;
+  wxApps?: { appid: string; openid: string }[];
 }
 
 async function worker(): Promise<void> {
@@ -57,6 +62,7 @@ async function worker(): Promise<void> {
         uid: user._id.toString(), telphone: user.telphone ?? null, _merchant: user._merchant ?? null,
         nickName: info.nickName, avatarUrl: info.avatarUrl, gender: info.gender, city: info.city, province: info.province, country: info.country,
       },
+      apps: [ ...new Set([ ...(user.wxApps?.some(l => l.openid === user.openId) ? [] : [ user.appid ?? FIRST_APPID ]), ...(user.wxApps ?? []).map(l => l.appid) ]) ],
     };
   });
   app.listen(Number(process.env.PORT), () => process.stdout.write(`peer: ${process.pid}\n`));
