@@ -1,4 +1,5 @@
 import type { WxAppConfig, WxmpConfig } from '../../config/config.default';
+import type { Context } from 'egg';
 import { BadRequestError } from './errors';
 
 /** The apps this deployment serves; the first is the one old tokens and the old push path belong to. */
@@ -35,3 +36,20 @@ export function requestedApp(wxmp: WxmpConfig, named: string | undefined, refere
   if (!app) throw new BadRequestError(`The mini-program ${appid} is not served here`, 'UNKNOWN_APP');
   return app;
 }
+
+/**
+ * The internal API's app: `appid` in the body, else `?appid=`, else the only
+ * app (requestedApp's rules). Sets `ctx.wxAppid`, which the services act for.
+ */
+export function selectInternalApp(ctx: Context): string {
+  const fromQuery: unknown = ctx.query.appid;
+  const fromBody: unknown = (ctx.request.body as { appid?: unknown } | undefined)?.appid;
+  for (const named of [ fromQuery, fromBody ]) {
+    if (named !== undefined && typeof named !== 'string') throw new BadRequestError('appid must be a string');
+  }
+  const named = (fromBody || fromQuery || undefined) as string | undefined;
+  const { appid } = requestedApp(ctx.app.config.wxmp, named, undefined);
+  ctx.wxAppid = appid;
+  return appid;
+}
+

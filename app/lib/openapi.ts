@@ -165,6 +165,51 @@ const PROFILE_USER_INFO: Record<string, Schema> = {
   country: { type: 'string' },
 };
 
+/**
+ * The message push's URL check and push: at `/push` for the first app, and at `/push/{appid}`
+ * for each app when several are served (the same operations, named apart).
+ */
+function pushOperations(perApp: boolean) {
+  const query = perApp ? APPID_PATH.concat(PUSH_QUERY) : PUSH_QUERY;
+  return {
+    get: {
+      operationId: perApp ? 'wxmpPushVerifyApp' : 'wxmpPushVerify',
+      tags: [ 'wechat' ],
+      summary: perApp ? 'Message push URL check of one mini-program (several served)' : 'Message push URL check (the console\'s 提交)',
+      description: 'Echoes `echostr` when `signature = sha1(sort([Token, timestamp, nonce]).join(""))`. 404 unless the app\'s push Token is set (`WXMP_PUSH_TOKEN`, or `pushToken` in the apps file).',
+      security: PUBLIC,
+      parameters: query.concat([{ name: 'echostr', in: 'query', required: true, schema: { type: 'string' } }]),
+      responses: {
+        200: { description: 'The echostr, verbatim', content: { 'text/plain': { schema: { type: 'string' }, example: '8233428367125447041' } } },
+        ...errorResponses(perApp ? 'wxmpPushVerifyApp' : 'wxmpPushVerify'),
+      },
+    },
+    post: {
+      operationId: perApp ? 'wxmpPushApp' : 'wxmpPush',
+      tags: [ 'wechat' ],
+      summary: perApp ? 'Message push of one mini-program (several served)' : 'Message push (消息推送): events and messages from WeChat',
+      description: 'JSON or XML as the console\'s data format says. Plaintext mode: `signature` is checked. Safe mode (`WXMP_PUSH_AES_KEY` set): only encrypted pushes (`encrypt_type=aes`), `msg_signature` checked, `Encrypt` decrypted and its appid checked. Timestamps more than 5 minutes off are refused. Each message is stored once (7 days) and handled once; repeats are acknowledged.',
+      security: PUBLIC,
+      parameters: query.concat([
+        { name: 'openid', in: 'query', required: false, schema: { type: 'string' } },
+        { name: 'encrypt_type', in: 'query', required: false, schema: { enum: [ 'aes' ] } },
+        { name: 'msg_signature', in: 'query', required: false, schema: { type: 'string' }, description: 'Safe mode: sha1(sort([Token, timestamp, nonce, Encrypt]).join(""))' },
+      ]),
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': { schema: { type: 'object' }, example: { ToUserName: 'gh_97417a04a28d', Encrypt: 'hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2LdJF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIbgU6ux5VTjg==' } },
+          'text/xml': { schema: { type: 'string' }, example: '<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName><Encrypt><![CDATA[hyzAe4Oz...]]></Encrypt></xml>' },
+        },
+      },
+      responses: {
+        200: { description: 'Stored (or already stored): WeChat stops retrying', content: { 'text/plain': { schema: { const: 'success' }, example: 'success' } } },
+        ...errorResponses(perApp ? 'wxmpPushApp' : 'wxmpPush'),
+      },
+    },
+  };
+}
+
 export const openapiDocument = {
   openapi: '3.1.0',
   info: {
@@ -721,80 +766,8 @@ export const openapiDocument = {
         responses: { 200: ok('The payload', 'ScenePayload', { payload: { campaign: 'double11' } }), ...errorResponses('getWxacodeScene') },
       },
     },
-    '/api/v1/mp/wechat/push': {
-      get: {
-        operationId: 'wxmpPushVerify',
-        tags: [ 'wechat' ],
-        summary: 'Message push URL check (the console\'s 提交)',
-        description: 'Echoes `echostr` when `signature = sha1(sort([Token, timestamp, nonce]).join(""))`. 404 unless `WXMP_PUSH_TOKEN` is set.',
-        security: PUBLIC,
-        parameters: PUSH_QUERY.concat([{ name: 'echostr', in: 'query', required: true, schema: { type: 'string' } }]),
-        responses: {
-          200: { description: 'The echostr, verbatim', content: { 'text/plain': { schema: { type: 'string' }, example: '8233428367125447041' } } },
-          ...errorResponses('wxmpPushVerify'),
-        },
-      },
-      post: {
-        operationId: 'wxmpPush',
-        tags: [ 'wechat' ],
-        summary: 'Message push (消息推送): events and messages from WeChat',
-        description: 'JSON or XML as the console\'s data format says. Plaintext mode: `signature` is checked. Safe mode (`WXMP_PUSH_AES_KEY` set): only encrypted pushes (`encrypt_type=aes`), `msg_signature` checked, `Encrypt` decrypted and its appid checked. Timestamps more than 5 minutes off are refused. Each message is stored once (7 days) and handled once; repeats are acknowledged.',
-        security: PUBLIC,
-        parameters: PUSH_QUERY.concat([
-          { name: 'openid', in: 'query', required: false, schema: { type: 'string' } },
-          { name: 'encrypt_type', in: 'query', required: false, schema: { enum: [ 'aes' ] } },
-          { name: 'msg_signature', in: 'query', required: false, schema: { type: 'string' }, description: 'Safe mode: sha1(sort([Token, timestamp, nonce, Encrypt]).join(""))' },
-        ]),
-        requestBody: {
-          required: true,
-          content: {
-            'application/json': { schema: { type: 'object' }, example: { ToUserName: 'gh_97417a04a28d', Encrypt: 'hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2LdJF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIbgU6ux5VTjg==' } },
-            'text/xml': { schema: { type: 'string' }, example: '<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName><Encrypt><![CDATA[hyzAe4Oz...]]></Encrypt></xml>' },
-          },
-        },
-        responses: {
-          200: { description: 'Stored (or already stored): WeChat stops retrying', content: { 'text/plain': { schema: { const: 'success' }, example: 'success' } } },
-          ...errorResponses('wxmpPush'),
-        },
-      },
-    },
-    '/api/v1/mp/wechat/push/{appid}': {
-      get: {
-        operationId: 'wxmpPushVerifyApp',
-        tags: [ 'wechat' ],
-        summary: 'Message push URL check of one mini-program (several served)',
-        description: 'Echoes `echostr` when `signature = sha1(sort([Token, timestamp, nonce]).join(""))`. 404 unless `WXMP_PUSH_TOKEN` is set.',
-        security: PUBLIC,
-        parameters: APPID_PATH.concat(PUSH_QUERY).concat([{ name: 'echostr', in: 'query', required: true, schema: { type: 'string' } }]),
-        responses: {
-          200: { description: 'The echostr, verbatim', content: { 'text/plain': { schema: { type: 'string' }, example: '8233428367125447041' } } },
-          ...errorResponses('wxmpPushVerifyApp'),
-        },
-      },
-      post: {
-        operationId: 'wxmpPushApp',
-        tags: [ 'wechat' ],
-        summary: 'Message push of one mini-program (several served)',
-        description: 'JSON or XML as the console\'s data format says. Plaintext mode: `signature` is checked. Safe mode (`WXMP_PUSH_AES_KEY` set): only encrypted pushes (`encrypt_type=aes`), `msg_signature` checked, `Encrypt` decrypted and its appid checked. Timestamps more than 5 minutes off are refused. Each message is stored once (7 days) and handled once; repeats are acknowledged.',
-        security: PUBLIC,
-        parameters: APPID_PATH.concat(PUSH_QUERY).concat([
-          { name: 'openid', in: 'query', required: false, schema: { type: 'string' } },
-          { name: 'encrypt_type', in: 'query', required: false, schema: { enum: [ 'aes' ] } },
-          { name: 'msg_signature', in: 'query', required: false, schema: { type: 'string' }, description: 'Safe mode: sha1(sort([Token, timestamp, nonce, Encrypt]).join(""))' },
-        ]),
-        requestBody: {
-          required: true,
-          content: {
-            'application/json': { schema: { type: 'object' }, example: { ToUserName: 'gh_97417a04a28d', Encrypt: 'hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2LdJF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIbgU6ux5VTjg==' } },
-            'text/xml': { schema: { type: 'string' }, example: '<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName><Encrypt><![CDATA[hyzAe4Oz...]]></Encrypt></xml>' },
-          },
-        },
-        responses: {
-          200: { description: 'Stored (or already stored): WeChat stops retrying', content: { 'text/plain': { schema: { const: 'success' }, example: 'success' } } },
-          ...errorResponses('wxmpPushApp'),
-        },
-      },
-    },
+    '/api/v1/mp/wechat/push': pushOperations(false),
+    '/api/v1/mp/wechat/push/{appid}': pushOperations(true),
     '/api/v1/internal/wx/access_token': {
       get: {
         operationId: 'internalAccessToken',

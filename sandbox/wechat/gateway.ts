@@ -8,14 +8,11 @@ import zlib from 'node:zlib';
 
 type Answer = Record<string, unknown>;
 
-/** A tiny real PNG (grey levels from `seed`), as getwxacodeunlimit answers an image. */
-export function pngFor(seed: string, side = 8): Buffer {
-  const digest = crypto.createHash('sha256').update(seed).digest();
-  const raw = Buffer.alloc(side * (side + 1));
-  for (let y = 0; y < side; y++) {
-    raw[y * (side + 1)] = 0; // filter: none
-    for (let x = 0; x < side; x++) raw[y * (side + 1) + 1 + x] = digest[(y * side + x) % digest.length];
-  }
+/**
+ * A PNG file: its header claiming `width`×`height` in `colourType` (0 grey, 2 RGB) at 8 bits,
+ * and `scanlines` (each led by its filter byte) deflated as its one IDAT chunk.
+ */
+export function pngFile(width: number, height: number, colourType: number, scanlines: Buffer): Buffer {
   const chunk = (type: string, data: Buffer) => {
     const len = Buffer.alloc(4);
     len.writeUInt32BE(data.length);
@@ -25,14 +22,25 @@ export function pngFor(seed: string, side = 8): Buffer {
     return Buffer.concat([ len, body, crc ]);
   };
   const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(side, 0);
-  ihdr.writeUInt32BE(side, 4);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8; // bit depth
-  ihdr[9] = 0; // greyscale
+  ihdr[9] = colourType;
   return Buffer.concat([
     Buffer.from([ 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a ]),
-    chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0)),
+    chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(scanlines)), chunk('IEND', Buffer.alloc(0)),
   ]);
+}
+
+/** A tiny real PNG (grey levels from `seed`), as getwxacodeunlimit answers an image. */
+export function pngFor(seed: string, side = 8): Buffer {
+  const digest = crypto.createHash('sha256').update(seed).digest();
+  const raw = Buffer.alloc(side * (side + 1));
+  for (let y = 0; y < side; y++) {
+    raw[y * (side + 1)] = 0; // filter: none
+    for (let x = 0; x < side; x++) raw[y * (side + 1) + 1 + x] = digest[(y * side + x) % digest.length];
+  }
+  return pngFile(side, side, 0, raw);
 }
 
 /** What getwxacodeunlimit accepts in `scene`: 32 visible characters of these. */

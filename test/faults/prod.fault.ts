@@ -135,6 +135,31 @@ async function postJson<T>(url: string, body: unknown): Promise<T> {
   return await res.json() as T;
 }
 
+/** GET /user/info on a connection of its own: the cluster hands new connections to the workers in turn. */
+function infoOnOwnConnection(base: string, token: string): Promise<{ status: number; code?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${base}/api/v1/mp/account/user/info`, { agent: false, headers: { authorization: `Bearer ${token}` } }, res => {
+      let text = '';
+      res.on('data', d => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, code: res.statusCode === 200 ? undefined : (JSON.parse(text) as { code: string }).code }));
+    });
+    req.on('error', reject);
+  });
+}
+
+/**
+ * Sends 8 requests at once, every 100 ms, until all answer `status` and `code`: the ms since
+ * `since` when they first did, or 0 if they did not within 6 s.
+ */
+async function answeredEverywhereAfter(request: () => Promise<{ status: number; code?: string }>, since: number, status: number, code: string): Promise<number> {
+  while (Date.now() - since < 6000) {
+    const answers = await Promise.all(Array.from({ length: 8 }, request));
+    if (answers.every(a => a.status === status && a.code === code)) return Date.now() - since;
+    await sleep(100);
+  }
+  return 0;
+}
+
 class Load {
   readonly outcomes: Outcome[] = [];
   /** openid -> uid, for every login answered 200 */
@@ -401,29 +426,13 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
   it('logout on one worker: the session\'s token is refused by every worker within 5 s', async () => {
     const { code } = await postJson<{ code: string }>(`${wechat.urls.wechat}/sandbox/login`, { appid: APPID, openid: 'o_fault_logout' });
     const { token } = await postJson<{ token: string }>(`${app.baseUrl}/api/v1/mp/account/user/auth`, { jscode: code });
-    /** One request on a connection of its own: the cluster hands new connections to the workers in turn. */
-    const info = () => new Promise<{ status: number; code?: string; pid?: string }>((resolve, reject) => {
-      const req = http.get(`${app.baseUrl}/api/v1/mp/account/user/info`, { agent: false, headers: { authorization: `Bearer ${token}` } }, res => {
-        let text = '';
-        res.on('data', d => { text += d; });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, code: res.statusCode === 200 ? undefined : (JSON.parse(text) as { code: string }).code }));
-      });
-      req.on('error', reject);
-    });
+    const info = () => infoOnOwnConnection(app.baseUrl, token);
     // Both workers have read the live session (and cached it).
     for (let i = 0; i < 8; i++) assert.equal((await info()).status, 200);
     const ended = Date.now();
     const res = await fetch(`${app.baseUrl}/api/v1/mp/account/user/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
     assert.equal(res.status, 204);
-    let allRefusedAt = 0;
-    while (Date.now() - ended < 6000) {
-      const answers = await Promise.all(Array.from({ length: 8 }, info));
-      if (answers.every(a => a.status === 401 && a.code === 'SESSION_ENDED')) {
-        allRefusedAt = Date.now() - ended;
-        break;
-      }
-      await sleep(100);
-    }
+    const allRefusedAt = await answeredEverywhereAfter(info, ended, 401, 'SESSION_ENDED');
     process.stdout.write(`      every worker refused the ended session after ${allRefusedAt} ms\n`);
     assert.ok(allRefusedAt > 0 && allRefusedAt <= 5000, `refused everywhere after ${allRefusedAt} ms`);
   });
@@ -436,27 +445,12 @@ describe('test/faults/prod.fault.ts (production build, 2 workers, under load)', 
       return { status: res.status, body: await res.json() as { token: string; userInfo: { uid: string }; code?: string } };
     };
     const { body: { token, userInfo } } = await login();
-    const info = () => new Promise<{ status: number; code?: string }>((resolve, reject) => {
-      const req = http.get(`${app.baseUrl}/api/v1/mp/account/user/info`, { agent: false, headers: { authorization: `Bearer ${token}` } }, res => {
-        let text = '';
-        res.on('data', d => { text += d; });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, code: res.statusCode === 200 ? undefined : (JSON.parse(text) as { code: string }).code }));
-      });
-      req.on('error', reject);
-    });
+    const info = () => infoOnOwnConnection(app.baseUrl, token);
     for (let i = 0; i < 8; i++) assert.equal((await info()).status, 200);
     const support = (path: string) => fetch(`${app.baseUrl}/api/v1/internal/users/${userInfo.uid}/${path}`, { method: 'POST', headers: { authorization: `Bearer ${SUPPORT_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'fault suite' }) });
     const banned = Date.now();
     assert.equal((await support('ban')).status, 200);
-    let refusedAt = 0;
-    while (Date.now() - banned < 6000) {
-      const answers = await Promise.all(Array.from({ length: 8 }, info));
-      if (answers.every(a => a.status === 403 && a.code === 'USER_BANNED')) {
-        refusedAt = Date.now() - banned;
-        break;
-      }
-      await sleep(100);
-    }
+    const refusedAt = await answeredEverywhereAfter(info, banned, 403, 'USER_BANNED');
     process.stdout.write(`      every worker refused the banned user after ${refusedAt} ms\n`);
     assert.ok(refusedAt > 0 && refusedAt <= 5000, `refused everywhere after ${refusedAt} ms`);
     const refusedLogin = await login();

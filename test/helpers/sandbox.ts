@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { MockApplication } from 'egg-mock';
 import { sandboxWeChat } from '../../sandbox/boot';
 import type { WeChatDouble } from '../../sandbox/wechat/server';
+import type { PushTarget } from '../../sandbox/wechat/security';
 
 /** The WeChat double the agent started for this test run. */
 export function wechat(): WeChatDouble {
@@ -33,3 +34,9 @@ export async function until(predicate: () => boolean | Promise<boolean>, ms = 50
     await new Promise(r => setTimeout(r, 20));
   }
 }
+
+/** The push target of the test app's first app at `baseUrl`, as its console would be set up (safe mode, JSON). */
+export function pushTargetOf(app: MockApplication, baseUrl: string): PushTarget {
+  return { url: `${baseUrl}/api/v1/mp/wechat/push`, token: app.config.wxmp.push.token, aesKey: app.config.wxmp.push.aesKey, format: 'json' };
+}
+

@@ -1,5 +1,5 @@
 import { Controller } from 'egg';
-import { requestedApp } from '../../lib/apps';
+import { selectInternalApp } from '../../lib/apps';
 import { BadRequestError } from '../../lib/errors';
 import type { SubscribeSendBody, UrllinkBody, WxacodeBody } from '../../lib/openapi';
 
@@ -11,16 +11,10 @@ export default class GatewayController extends Controller {
     return this.service.wxminiprogram.gateway;
   }
 
-  /** The body's `appid` (or `?appid=`): required when several apps are served. */
-  private selectApp(named: string | undefined): void {
-    const fromQuery = this.ctx.query.appid;
-    this.ctx.wxAppid = requestedApp(this.config.wxmp, named ?? (typeof fromQuery === 'string' && fromQuery ? fromQuery : undefined), undefined).appid;
-  }
-
   /** POST /api/v1/internal/wx/subscribe-messages (Idempotency-Key optional) */
   async subscribeSend(): Promise<void> {
-    const { appid, ...input } = this.ctx.request.body as SubscribeSendBody;
-    this.selectApp(appid);
+    selectInternalApp(this.ctx);
+    const input = this.ctx.request.body as SubscribeSendBody;
     const key = this.ctx.get('idempotency-key') || undefined;
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) throw new BadRequestError('Idempotency-Key must be 1-128 visible ASCII characters');
     const { status, body } = await this.SERVICE.sendSubscribeMessage(input, key);
@@ -30,8 +24,8 @@ export default class GatewayController extends Controller {
 
   /** POST /api/v1/internal/wx/wxacode → image/png */
   async wxacode(): Promise<void> {
-    const { appid, ...input } = this.ctx.request.body as WxacodeBody;
-    this.selectApp(appid);
+    selectInternalApp(this.ctx);
+    const input = this.ctx.request.body as WxacodeBody;
     if ((input.scene === undefined) === (input.payload === undefined)) throw new BadRequestError('send either scene or payload');
     const { png, scene, cached } = await this.SERVICE.wxacode(input);
     this.ctx.set('X-Wxacode-Scene', scene);
@@ -42,8 +36,8 @@ export default class GatewayController extends Controller {
 
   /** POST /api/v1/internal/wx/urllink */
   async urllink(): Promise<void> {
-    const { appid, ...input } = this.ctx.request.body as UrllinkBody;
-    this.selectApp(appid);
+    selectInternalApp(this.ctx);
+    const input = this.ctx.request.body as UrllinkBody;
     this.ctx.body = await this.SERVICE.urllink(input);
   }
 

@@ -1,6 +1,5 @@
 import { Controller } from 'egg';
-import { requestedApp } from '../../lib/apps';
-import { BadRequestError } from '../../lib/errors';
+import { selectInternalApp } from '../../lib/apps';
 import { tokenReads } from '../../lib/metrics';
 
 interface TokenAnswer {
@@ -25,18 +24,9 @@ function answer(token: { access_token: string; expiresAt: number }): TokenAnswer
  * one WeChat rejected so it is refreshed once, by compare-and-set.
  */
 export default class WxTokenController extends Controller {
-  /** `?appid=` (or the body's): required when several apps are served, else the only one. */
-  private selectApp(): string {
-    const named = this.ctx.query.appid ?? (this.ctx.request.body as { appid?: unknown } | undefined)?.appid;
-    if (named !== undefined && typeof named !== 'string') throw new BadRequestError('appid must be a string');
-    const { appid } = requestedApp(this.config.wxmp, named || undefined, undefined);
-    this.ctx.wxAppid = appid;
-    return appid;
-  }
-
   /** GET /api/v1/internal/wx/access_token[?appid=] */
   async show(): Promise<void> {
-    const appid = this.selectApp();
+    const appid = selectInternalApp(this.ctx);
     const token = await this.service.wxminiprogram.auth.current();
     this.ctx.logger.info('[internal] %s read the access_token of %s', this.ctx.internalCaller, appid);
     tokenReads.inc({ appid, via: 'internal' });
@@ -46,7 +36,7 @@ export default class WxTokenController extends Controller {
   /** POST /api/v1/internal/wx/access_token/refresh[?appid=] `{ access_token, appid? }` */
   async refresh(): Promise<void> {
     // The body was checked against the OpenAPI schema (ReportedToken) by validateBody.
-    const appid = this.selectApp();
+    const appid = selectInternalApp(this.ctx);
     const reported = (this.ctx.request.body as { access_token: string }).access_token;
     const token = await this.service.wxminiprogram.auth.refreshReported(reported);
     this.ctx.logger.info('[internal] %s reported a rejected access_token of %s', this.ctx.internalCaller, appid);

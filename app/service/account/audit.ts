@@ -3,19 +3,8 @@ import { Types } from 'mongoose';
 import type { AuditType, IAuditEvent } from '../../model/audit_event';
 import { maskAddress } from './session';
 
-/** An event as the trail answers it. */
-export interface AuditView {
-  id: string;
-  at: string;
-  type: AuditType;
-  actor: string;
-  appid?: string;
-  code?: string;
-  ip?: string;
-  userAgent?: string;
-  reason?: string;
-  detail?: Record<string, unknown>;
-}
+/** An event as the trail answers it: the stored event, with its id and time as strings and without its user. */
+export type AuditView = Omit<IAuditEvent, '_id' | 'uid' | 'at'> & { id: string; at: string };
 
 /** `13800138000` → `138****8000`: enough for support to recognise, not to call. */
 export function maskPhone(phone: string): string {

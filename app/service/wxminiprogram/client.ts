@@ -34,11 +34,25 @@ function failureOf(err: Error): WeChatFailure {
  */
 export default class WeChatClientService extends WxmpIndexService {
   async request<T extends WeChatReply>(path: string, req: WeChatRequest = {}): Promise<T> {
+    return this.measured(path, req, () => this.call<T>(path, req));
+  }
+
+  /**
+   * A WeChat call answering an image on success and JSON `{ errcode, errmsg }` on failure
+   * (getwxacodeunlimit): the image's bytes, or a WeChatError; a JSON error is never returned
+   * as an image.
+   */
+  async requestImage(path: string, req: WeChatRequest): Promise<Buffer> {
+    return this.measured(path, req, () => this.callImage(path, req));
+  }
+
+  /** Times and counts one call (by app, endpoint, outcome), and notes what WeChat said of the AppSecret. */
+  private async measured<T>(path: string, req: WeChatRequest, run: () => Promise<T>): Promise<T> {
     const { appid } = this.WXAuth;
     const end = wechatDuration.startTimer({ appid, endpoint: path });
     const carriesSecret = req.query?.secret !== undefined || req.body?.secret !== undefined;
     try {
-      const reply = await this.call<T>(path, req);
+      const reply = await run();
       wechatRequests.inc({ appid, endpoint: path, outcome: 'ok', errcode: '0' });
       if (carriesSecret) this.noteSecret();
       return reply;
@@ -70,67 +84,41 @@ export default class WeChatClientService extends WxmpIndexService {
     this.ctx.models.WxSecretState.updateOne({ _id: appid }, { $set }, { upsert: true }).catch(() => undefined);
   }
 
-  /**
-   * A WeChat call answering an image on success and JSON `{ errcode, errmsg }` on failure
-   * (getwxacodeunlimit): the image's bytes, or a WeChatError; a JSON error is never returned
-   * as an image.
-   */
-  async requestImage(path: string, req: WeChatRequest): Promise<Buffer> {
-    const { appid } = this.WXAuth;
-    const end = wechatDuration.startTimer({ appid, endpoint: path });
-    try {
-      const url = new URL(`${this.WXAuth.apiBase}${path}`);
-      for (const [ k, v ] of Object.entries(req.query ?? {})) url.searchParams.set(k, v);
-      let res: { status: number; headers: Record<string, unknown>; data: Buffer };
-      try {
-        res = await this.ctx.curl<Buffer>(url.toString(), { method: 'POST', timeout: this.WXAuth.requestTimeoutMs, contentType: 'json', data: req.body ?? {} }) as unknown as typeof res;
-      } catch (thrown) {
-        const err = thrown instanceof Error ? thrown : new Error(String(thrown));
-        throw this.fail(new WeChatError(path, failureOf(err), -2, err.name));
-      }
-      const type = String(res.headers['content-type'] ?? '');
-      if (res.status === 200 && type.startsWith('image/') && res.data.length > 8) {
-        wechatRequests.inc({ appid, endpoint: path, outcome: 'ok', errcode: '0' });
-        return res.data;
-      }
-      let reply: WeChatReply | undefined;
-      try {
-        reply = JSON.parse(res.data.toString('utf8')) as WeChatReply;
-      } catch {
-        reply = undefined;
-      }
-      const err = typeof reply?.errcode === 'number' && reply.errcode !== 0
-        ? new WeChatError(path, 'errcode', reply.errcode, String(reply.errmsg ?? ''))
-        : new WeChatError(path, 'bad_response', -2, `HTTP ${res.status} ${type || 'no content-type'}`);
-      throw this.fail(err);
-    } catch (err) {
-      const wx = err as WeChatError;
-      wechatRequests.inc({ appid, endpoint: path, outcome: wx.failure ?? 'network', errcode: String(wx.errcode ?? -2) });
-      throw err;
-    } finally {
-      end();
-    }
-  }
-
-  private async call<T extends WeChatReply>(path: string, req: WeChatRequest): Promise<T> {
-    const method = req.method ?? 'GET';
+  /** One HTTP exchange with WeChat; a transport failure (timeout, refused, unparseable JSON) is a WeChatError. */
+  private async send<T>(path: string, req: WeChatRequest, options: { dataType?: 'json'; method: 'GET' | 'POST' }): Promise<{ status: number; headers: Record<string, unknown>; data: T }> {
     const url = new URL(`${this.WXAuth.apiBase}${path}`);
     for (const [ k, v ] of Object.entries(req.query ?? {})) url.searchParams.set(k, v);
-    let status: number;
-    let data: unknown;
     try {
-      const res = await this.ctx.curl<unknown>(url.toString(), {
-        method,
-        dataType: 'json',
+      const res = await this.ctx.curl<T>(url.toString(), {
+        method: options.method,
+        ...(options.dataType ? { dataType: options.dataType } : {}),
         timeout: this.WXAuth.requestTimeoutMs,
         ...(req.body ? { contentType: 'json', data: req.body } : {}),
       });
-      status = res.status;
-      data = res.data;
+      return { status: res.status, headers: res.headers as Record<string, unknown>, data: res.data };
     } catch (thrown) {
       const err = thrown instanceof Error ? thrown : new Error(String(thrown));
       throw this.fail(new WeChatError(path, failureOf(err), -2, err.name));
     }
+  }
+
+  private async callImage(path: string, req: WeChatRequest): Promise<Buffer> {
+    const res = await this.send<Buffer>(path, { ...req, body: req.body ?? {} }, { method: 'POST' });
+    const type = String(res.headers['content-type'] ?? '');
+    if (res.status === 200 && type.startsWith('image/') && res.data.length > 8) return res.data;
+    let reply: WeChatReply | undefined;
+    try {
+      reply = JSON.parse(res.data.toString('utf8')) as WeChatReply;
+    } catch {
+      reply = undefined;
+    }
+    throw this.fail(typeof reply?.errcode === 'number' && reply.errcode !== 0
+      ? new WeChatError(path, 'errcode', reply.errcode, String(reply.errmsg ?? ''))
+      : new WeChatError(path, 'bad_response', -2, `HTTP ${res.status} ${type || 'no content-type'}`));
+  }
+
+  private async call<T extends WeChatReply>(path: string, req: WeChatRequest): Promise<T> {
+    const { status, data } = await this.send<unknown>(path, req, { method: req.method ?? 'GET', dataType: 'json' });
     if (status >= 500 || data === null || typeof data !== 'object') {
       throw this.fail(new WeChatError(path, 'bad_response', -2, `HTTP ${status}`));
     }

@@ -8,39 +8,11 @@ import { tokenReads } from '../../lib/metrics';
 import { SingleFlight } from '../../lib/single_flight';
 import { subscribeDataProblem } from '../../lib/subscribe_data';
 import { appLinks } from './user';
+import type { SubscribeSendBody, UrllinkBody, WxacodeBody } from '../../lib/openapi';
 import type { WeChatReply } from './client';
 
 /** What wx.requestSubscribeMessage answers per template id. */
 export type SubscribeAnswer = 'accept' | 'reject' | 'ban' | 'filter';
-
-export interface SubscribeSendInput {
-  uid: string;
-  template_id: string;
-  page?: string;
-  data: Record<string, { value: string }>;
-  miniprogram_state?: 'developer' | 'trial' | 'formal';
-  lang?: string;
-}
-
-export interface WxacodeInput {
-  scene?: string;
-  payload?: unknown;
-  page?: string;
-  width?: number;
-  env_version?: 'release' | 'trial' | 'develop';
-  check_path?: boolean;
-  auto_color?: boolean;
-  line_color?: { r: number; g: number; b: number };
-  is_hyaline?: boolean;
-}
-
-export interface UrllinkInput {
-  path?: string;
-  query?: string;
-  expire_interval?: number;
-  expire_time?: number;
-  env_version?: 'release' | 'trial' | 'develop';
-}
 
 const PAYLOAD_MAX_BYTES = 1024;
 /** A sent one-time subscription per accept; more than this banked is a client bug. */
@@ -76,7 +48,7 @@ export default class GatewayService extends WxmpIndexService {
    * key's rule (400 INVALID_PARAM). With an Idempotency-Key, a retried request answers the
    * first outcome and never sends twice. Every send is recorded (30 days).
    */
-  async sendSubscribeMessage(input: SubscribeSendInput, idempotencyKey: string | undefined): Promise<{ status: number; body: Record<string, unknown> }> {
+  async sendSubscribeMessage(input: SubscribeSendBody, idempotencyKey: string | undefined): Promise<{ status: number; body: Record<string, unknown> }> {
     const problem = subscribeDataProblem(input.data);
     if (problem) throw new BadRequestError(problem);
     const { appid } = this.WXAuth;
@@ -118,7 +90,7 @@ export default class GatewayService extends WxmpIndexService {
     }
   }
 
-  private async trySend(input: SubscribeSendInput, appid: string): Promise<{ status: number; body: Record<string, unknown>; errcode?: number; sent: boolean }> {
+  private async trySend(input: SubscribeSendBody, appid: string): Promise<{ status: number; body: Record<string, unknown>; errcode?: number; sent: boolean }> {
     const user = await this.ctx.models.Account.User.findById(Types.ObjectId.isValid(input.uid) ? input.uid : null, { openId: 1, appid: 1, wxApps: 1 }).lean();
     if (!user) throw new NotFoundError('No such user');
     const openid = appLinks(user, this.config.wxmp.appid).find(l => l.appid === appid)?.openid;
@@ -161,7 +133,7 @@ export default class GatewayService extends WxmpIndexService {
    * its short id. The same parameters answer the cached image without calling WeChat again
    * (a code never expires); WeChat's JSON errors are never cached.
    */
-  async wxacode(input: WxacodeInput): Promise<{ png: Buffer; scene: string; cached: boolean }> {
+  async wxacode(input: WxacodeBody): Promise<{ png: Buffer; scene: string; cached: boolean }> {
     const { appid } = this.WXAuth;
     let scene = input.scene;
     if (input.payload !== undefined) {
@@ -198,11 +170,12 @@ export default class GatewayService extends WxmpIndexService {
   }
 
   private async readCode(key: string): Promise<Buffer | undefined> {
-    const files = await this.codes.find({ filename: key }).sort({ uploadDate: 1 }).limit(1)
+    const codes = this.codes;
+    const files = await codes.find({ filename: key }).sort({ uploadDate: 1 }).limit(1)
       .toArray();
     if (!files.length) return undefined;
     const chunks: Buffer[] = [];
-    for await (const chunk of this.codes.openDownloadStream(files[0]._id)) chunks.push(chunk as Buffer);
+    for await (const chunk of codes.openDownloadStream(files[0]._id)) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
   }
 
@@ -215,7 +188,7 @@ export default class GatewayService extends WxmpIndexService {
 
   // ---- URL links ----
 
-  async urllink(input: UrllinkInput): Promise<{ url_link: string }> {
+  async urllink(input: UrllinkBody): Promise<{ url_link: string }> {
     const now = Math.floor(Date.now() / 1000);
     if (input.expire_time !== undefined && (input.expire_time <= now || input.expire_time - now > 30 * 86_400)) {
       throw new BadRequestError('expire_time must be in the next 30 days (WeChat allows no more)');

@@ -550,7 +550,7 @@ export default class WxmpUserService extends WxmpIndexService {
   async exportData(uid: string): Promise<Record<string, unknown>> {
     const user = await this.requireUser(uid);
     const { models } = this.ctx;
-    const full = await this.userMODEL.findById(user._id, { avatarUploadUntil: 0, __v: 0 }).lean();
+    const dates = await this.userMODEL.findById(user._id, { createdAt: 1, updatedAt: 1 }).lean();
     const links = appLinks(user, this.config.wxmp.appid);
     const openids = links.map(l => l.openid);
     const [ sessions, avatars, checks, events, basic ] = await Promise.all([
@@ -566,7 +566,7 @@ export default class WxmpUserService extends WxmpIndexService {
       user: {
         uid, openId: user.openId, appid: user.appid ?? this.config.wxmp.appid, apps: links, unionid: user.unionid ?? null,
         isWXAuth: user.isWXAuth, profile: user.wxUserInfo ?? {}, telphone: user.telphone ?? null, _merchant: user._merchant ?? null,
-        createdAt: full?.createdAt ?? null, updatedAt: full?.updatedAt ?? null,
+        createdAt: dates?.createdAt ?? null, updatedAt: dates?.updatedAt ?? null,
       },
       sessions: sessions.map(s => ({ sid: s._id, appid: s.appid, createdAt: s.createdAt, refreshedAt: s.refreshedAt, expiresAt: s.expiresAt, endedAt: s.endedAt ?? null, endReason: s.endReason ?? null, ip: s.ip, userAgent: s.userAgent })),
       avatars,

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import zlib from 'node:zlib';
 import mm from 'egg-mock';
 import { app } from 'egg-mock/bootstrap';
 import sharp from 'sharp';
+import { pngFile } from '../../../../../sandbox/wechat/gateway';
 import { listen, MiniProgram } from '../../../../helpers/client';
-import { until, wechat } from '../../../../helpers/sandbox';
+import { pushTargetOf, until, wechat } from '../../../../helpers/sandbox';
 
 const PROFILE = '/api/v1/mp/account/user/profile';
 const AVATAR = '/api/v1/mp/account/user/avatar';
@@ -20,23 +20,7 @@ function cameraJpeg(width = 1200, height = 900): Promise<Buffer> {
 
 /** A valid PNG header claiming width×height, with a tiny body: a decompression bomb's shape. */
 function pngClaiming(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([ Buffer.from(type, 'latin1'), data ]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(body));
-    return Buffer.concat([ len, body, crc ]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // RGB
-  return Buffer.concat([
-    Buffer.from([ 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a ]),
-    chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0)),
-  ]);
+  return pngFile(width, height, 2, Buffer.alloc(64)); // RGB
 }
 
 describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, account deletion)', () => {
@@ -52,7 +36,7 @@ describe('test/app/controller/mp/account/profile.test.ts (nickname, avatar, acco
   after(() => server.close());
   beforeEach(() => {
     mm(app.config.avatar, 'publicBaseUrl', server.url);
-    wechat().setPushTarget(app.config.wxmp.appid, { url: `${server.url}/api/v1/mp/wechat/push`, token: app.config.wxmp.push.token, aesKey: app.config.wxmp.push.aesKey, format: 'json' });
+    wechat().setPushTarget(app.config.wxmp.appid, pushTargetOf(app, server.url));
   });
   afterEach(async () => {
     await wechat().security.settled();

@@ -6,7 +6,7 @@ import { app } from 'egg-mock/bootstrap';
 import sharp from 'sharp';
 import { ISSUED_SESSION_KEYS } from '../../../../../sandbox/wechat/server';
 import { listen, MiniProgram } from '../../../../helpers/client';
-import { until, wechat } from '../../../../helpers/sandbox';
+import { pushTargetOf, until, wechat } from '../../../../helpers/sandbox';
 
 const INFO = '/api/v1/mp/account/user/info';
 const SESSION = '/api/v1/mp/account/session';
@@ -32,7 +32,7 @@ describe('test/app/controller/mp/account/sessions.test.ts (sessions, WeChat\'s a
   after(() => server.close());
   beforeEach(() => {
     mm(app.config.avatar, 'publicBaseUrl', server.url);
-    wechat().setPushTarget(app.config.wxmp.appid, { url: `${server.url}/api/v1/mp/wechat/push`, token: app.config.wxmp.push.token, aesKey: app.config.wxmp.push.aesKey, format: 'json' });
+    wechat().setPushTarget(app.config.wxmp.appid, pushTargetOf(app, server.url));
   });
   afterEach(async () => {
     await wechat().security.settled();
@@ -186,7 +186,7 @@ describe('test/app/controller/mp/account/sessions.test.ts (sessions, WeChat\'s a
     it('user_info_modified: nickname and avatar cleared so the app asks again; replayed, it is handled once', async () => {
       const a = await fullUser('13700000005');
       const message = { ToUserName: 'gh_sandbox0000001', FromUserName: 'oPlatformPushService0000000', CreateTime: Math.floor(Date.now() / 1000), MsgType: 'event', Event: 'user_info_modified', OpenID: a.mp.openid, AppID: appid() };
-      const target = { url: `${server.url}/api/v1/mp/wechat/push`, token: app.config.wxmp.push.token, aesKey: app.config.wxmp.push.aesKey, format: 'json' as const };
+      const target = pushTargetOf(app, server.url);
       await wechat().security.push(appid(), target, message);
       await handled();
       assert.equal((await userDoc(a.uid))?.wxUserInfo?.nickName, undefined);
