@@ -38,7 +38,7 @@ export function requestedApp(wxmp: WxmpConfig, named: string | undefined, refere
 }
 
 /**
- * The internal API's app: `appid` in the body, else `?appid=`, else the only
+ * The internal API's app: `appid` in the body or `?appid=` (the two must agree), else the only
  * app (requestedApp's rules). Sets `ctx.wxAppid`, which the services act for.
  */
 export function selectInternalApp(ctx: Context): string {
@@ -47,6 +47,7 @@ export function selectInternalApp(ctx: Context): string {
   for (const named of [ fromQuery, fromBody ]) {
     if (named !== undefined && typeof named !== 'string') throw new BadRequestError('appid must be a string');
   }
+  if (fromQuery && fromBody && fromQuery !== fromBody) throw new BadRequestError('appid in the body and in the query differ');
   const named = (fromBody || fromQuery || undefined) as string | undefined;
   const { appid } = requestedApp(ctx.app.config.wxmp, named, undefined);
   ctx.wxAppid = appid;

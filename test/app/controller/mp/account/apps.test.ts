@@ -219,6 +219,11 @@ describe('test/app/controller/mp/account/apps.test.ts (several mini-programs, on
         .send({ access_token: 'AT_not_current' })
         .expect(200);
       assert.equal(refreshed.body.access_token, tb.body.access_token, 'a stale report: the current token, no call');
+      // The body and the query naming two apps: refused, nothing refreshed.
+      const conflicting = await app.httpRequest().post(`${INTERNAL_TOKEN}/refresh?appid=${A}`).set('authorization', `Bearer ${KEY}`)
+        .send({ access_token: 'AT_not_current', appid: B })
+        .expect(400);
+      assert.equal(conflicting.body.code, 'INVALID_PARAM');
     });
 
     it('/health lists each app\'s token state', async () => {
